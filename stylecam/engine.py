@@ -1,0 +1,104 @@
+"""onnxruntime sessions for stylecam models: device choice, threads, warm-up.
+
+``Engine`` runs one model. The provider that actually runs is read back from the session
+(``session.get_providers()``), because onnxruntime-gpu silently falls back to the CPU.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from .errors import DeviceError, ModelError
+from .frames import as_frame
+from .models import ModelInfo, check_model
+
+DEVICES = ("auto", "cpu", "cuda")
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+
+
+def default_threads() -> int:
+    """Intra-op threads: every core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@functools.lru_cache(maxsize=1)
+def cuda_usable() -> bool:
+    """True when onnxruntime can really start its CUDA provider here (probed once, quietly)."""
+    if CUDA not in ort.get_available_providers():
+        return False
+    from .testing import contract_graph  # tiny identity model, built in memory
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 4
+    ort.set_default_logger_severity(4)  # a failed CUDA load logs errors on the default logger
+    try:
+        sess = ort.InferenceSession(contract_graph().SerializeToString(), opts, providers=[CUDA, CPU])
+    except Exception:
+        return False
+    finally:
+        ort.set_default_logger_severity(3)
+    return sess.get_providers()[0] == CUDA
+
+
+def _providers(device: str) -> list[str]:
+    if device not in DEVICES:
+        raise DeviceError(f"unknown device '{device}'; use one of {', '.join(DEVICES)}")
+    if device == "cpu":
+        return [CPU]
+    if device == "cuda" and not cuda_usable():
+        raise DeviceError("--device cuda: CUDA is not usable here (no GPU, or onnxruntime-gpu "
+                          "cannot load CUDA/cuDNN); use --device cpu or auto")
+    return [CUDA, CPU] if cuda_usable() else [CPU]
+
+
+class Engine:
+    """One onnxruntime session for one stylecam model."""
+
+    def __init__(self, model: ModelInfo | str | os.PathLike, device: str = "auto",
+                 threads: int | None = None):
+        self.info = model if isinstance(model, ModelInfo) else check_model(model)
+        providers = _providers(device)
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.intra_op_num_threads = threads or default_threads()
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(self.info.path), opts, providers=providers)
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"{self.info.path}: onnxruntime cannot load it: {first}") from None
+        self.providers = self.session.get_providers()
+        if device == "cuda" and self.providers[0] != CUDA:
+            raise DeviceError("--device cuda: onnxruntime fell back to the CPU for "
+                              f"{Path(self.info.path).name}; use --device cpu or auto")
+        self.threads = opts.intra_op_num_threads
+
+    @property
+    def device(self) -> str:
+        """'CUDA' or 'CPU': what really runs this model."""
+        return "CUDA" if self.providers[0] == CUDA else "CPU"
+
+    def run(self, frame: np.ndarray) -> np.ndarray:
+        """The model on one (H, W, 3) uint8 RGB frame; returns (H*s, W*s, 3) uint8."""
+        frame = as_frame(frame)
+        if min(frame.shape[:2]) < 32:
+            raise ValueError(f"frames must be at least 32x32, got {frame.shape[1]}x{frame.shape[0]}")
+        return self.session.run(["image"], {"frame": frame})[0]
+
+    def warmup(self, height: int = 240, width: int = 320) -> None:
+        """Run once so the first real frame does not pay for allocation and kernel choice."""
+        self.run(np.zeros((height, width, 3), np.uint8))
+
+    def __repr__(self) -> str:
+        return f"Engine({self.info.name!r}, {self.device}, threads={self.threads})"

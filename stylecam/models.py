@@ -1,0 +1,232 @@
+"""The model catalog: built-in models, the user's models, and explicit .onnx paths.
+
+A stylecam model is one ONNX file that keeps the contract of DESIGN.md: input ``frame``
+uint8 (H, W, 3) RGB, output ``image`` uint8 (H*s, W*s, 3) RGB, and ``stylecam.*``
+metadata. ``check_model`` reads a file and either returns its ``ModelInfo`` or raises
+``ContractError`` naming the file and the broken rule.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import onnx
+import platformdirs
+
+from .errors import ContractError, ModelError, UnknownModelError
+
+FORMAT = "1"
+KINDS = ("style", "sr")
+SR_SCALES = (2, 3, 4, 8)
+REQUIRED_KEYS = ("stylecam.format", "stylecam.kind", "stylecam.name", "stylecam.scale",
+                 "stylecam.arch", "stylecam.train")
+
+
+def builtin_dir() -> Path:
+    """Built-in models: the repository's ``assets/`` (``STYLECAM_ASSETS_DIR`` overrides)."""
+    env = os.environ.get("STYLECAM_ASSETS_DIR")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "assets"
+
+
+def user_dir() -> Path:
+    """The per-user models folder (``STYLECAM_MODELS_DIR`` overrides)."""
+    env = os.environ.get("STYLECAM_MODELS_DIR")
+    return Path(env) if env else platformdirs.user_data_path("stylecam") / "models"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the catalog knows of one model file."""
+
+    path: Path
+    name: str
+    kind: str  # "style" | "sr"
+    scale: int
+    arch: str
+    train: dict = field(default_factory=dict, compare=False, hash=False)
+    title: str = ""
+    credit: str = ""
+    origin: str = "path"  # "builtin" | "user" | "path"
+
+    @property
+    def label(self) -> str:
+        """What a person sees in a list: the title, else a readable name."""
+        if self.title:
+            return self.title
+        if self.kind == "sr":
+            return f"Super-resolution ×{self.scale} ({self.name})"
+        return self.name
+
+
+def _broken(path: Path, rule: str) -> ContractError:
+    return ContractError(f"{path}: not a stylecam model: {rule}")
+
+
+def _tensor_type(value_info) -> tuple[int, list]:
+    t = value_info.type.tensor_type
+    dims = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
+    return t.elem_type, dims
+
+
+def check_model(path: str | os.PathLike, origin: str = "path") -> ModelInfo:
+    """Read ``path`` and check it against the model contract."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: no such model file")
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf raises several kinds; all mean "not ONNX"
+        raise _broken(path, f"it is not an ONNX file ({type(exc).__name__})") from None
+    graph = proto.graph
+    initializers = {i.name for i in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in initializers]
+    if [i.name for i in inputs] != ["frame"]:
+        raise _broken(path, f"it must have one input named 'frame', has {[i.name for i in inputs]}")
+    if [o.name for o in graph.output] != ["image"]:
+        raise _broken(path, f"it must have one output named 'image', has {[o.name for o in graph.output]}")
+    for what, vi in (("input 'frame'", inputs[0]), ("output 'image'", graph.output[0])):
+        elem, dims = _tensor_type(vi)
+        if elem != onnx.TensorProto.UINT8:
+            raise _broken(path, f"{what} must be uint8, is {onnx.TensorProto.DataType.Name(elem).lower()}")
+        if len(dims) != 3 or dims[2] != 3:
+            raise _broken(path, f"{what} must be (H, W, 3) RGB, is {_shape_text(dims)}")
+        if what.startswith("input") and (dims[0] is not None or dims[1] is not None):
+            raise _broken(path, f"input 'frame' must take any H and W, is fixed at {_shape_text(dims)}")
+    meta = {p.key: p.value for p in proto.metadata_props}
+    missing = [k for k in REQUIRED_KEYS if k not in meta]
+    if missing:
+        raise _broken(path, f"metadata {', '.join(missing)} missing")
+    if meta["stylecam.format"] != FORMAT:
+        raise _broken(path, f"stylecam.format is {meta['stylecam.format']!r}, this stylecam reads {FORMAT!r}")
+    kind = meta["stylecam.kind"]
+    if kind not in KINDS:
+        raise _broken(path, f"stylecam.kind must be one of {', '.join(KINDS)}, is {kind!r}")
+    try:
+        scale = int(meta["stylecam.scale"])
+    except ValueError:
+        raise _broken(path, f"stylecam.scale must be a whole number, is {meta['stylecam.scale']!r}") from None
+    if kind == "style" and scale != 1:
+        raise _broken(path, f"a style model must have stylecam.scale 1, has {scale}")
+    if kind == "sr" and scale not in SR_SCALES:
+        raise _broken(path, f"a super-resolution model's stylecam.scale must be one of {SR_SCALES}, is {scale}")
+    try:
+        train = json.loads(meta["stylecam.train"])
+    except json.JSONDecodeError:
+        raise _broken(path, "stylecam.train is not JSON") from None
+    if not isinstance(train, dict):
+        raise _broken(path, "stylecam.train must be a JSON object")
+    name = meta["stylecam.name"].strip()
+    if not name:
+        raise _broken(path, "stylecam.name is empty")
+    if kind == "style" and len(meta.get("stylecam.source_sha256", "")) != 64:
+        raise _broken(path, "a style model needs stylecam.source_sha256 (sha256 of the style image)")
+    return ModelInfo(path=path, name=name, kind=kind, scale=scale, arch=meta["stylecam.arch"],
+                     train=train, title=meta.get("stylecam.title", ""),
+                     credit=meta.get("stylecam.credit", ""), origin=origin)
+
+
+def _shape_text(dims: list) -> str:
+    return "(" + ", ".join("?" if d is None else str(d) for d in dims) + ")"
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Catalog:
+    """Built-in and user models by name; rescanning is cheap (files are re-read only when changed)."""
+
+    def __init__(self, dirs: list[tuple[Path, str]] | None = None):
+        self._dirs = dirs
+        self._cache: dict[Path, tuple[tuple, ModelInfo | ContractError | ModelError]] = {}
+        self.problems: list[str] = []
+
+    def dirs(self) -> list[tuple[Path, str]]:
+        return self._dirs if self._dirs is not None else [(builtin_dir(), "builtin"), (user_dir(), "user")]
+
+    def models(self) -> list[ModelInfo]:
+        """Every good model, user models shadowing built-ins of the same name; sorted by name.
+
+        Files that break the contract are left out and described in ``self.problems``.
+        """
+        found: dict[str, ModelInfo] = {}
+        problems = []
+        for folder, origin in self.dirs():
+            for path in sorted(folder.glob("*.onnx")) if folder.is_dir() else []:
+                result = self._read(path, origin)
+                if isinstance(result, ModelInfo):
+                    found[result.name.lower()] = result
+                else:
+                    problems.append(str(result))
+        self.problems = problems
+        return sorted(found.values(), key=lambda m: (m.kind != "style", m.name.lower()))
+
+    def _read(self, path: Path, origin: str):
+        try:
+            st = path.stat()
+        except OSError as exc:
+            return ModelError(f"{path}: cannot read it ({exc.strerror})")
+        stamp = (st.st_mtime_ns, st.st_size, origin)
+        cached = self._cache.get(path)
+        if cached and cached[0] == stamp:
+            return cached[1]
+        try:
+            result = check_model(path, origin)
+        except ModelError as exc:
+            result = exc
+        self._cache[path] = (stamp, result)
+        return result
+
+    def names(self) -> list[str]:
+        return [m.name for m in self.models()]
+
+    def resolve(self, name_or_path: str | os.PathLike, kind: str | None = None) -> ModelInfo:
+        """A model by name (case-insensitive) or by path to an .onnx file."""
+        text = str(name_or_path)
+        if text.lower().endswith(".onnx") or os.sep in text or Path(text).is_file():
+            return check_model(text)
+        models = [m for m in self.models() if kind is None or m.kind == kind]
+        for m in models:
+            if m.name.lower() == text.lower():
+                return m
+        what = {"style": "style", "sr": "super-resolution model"}.get(kind, "model")
+        names = [m.name for m in models]
+        close = difflib.get_close_matches(text.lower(), [n.lower() for n in names], n=1, cutoff=0.5)
+        hint = f"did you mean '{next(n for n in names if n.lower() == close[0])}'? " if close else ""
+        known = ", ".join(names) if names else f"none installed (put .onnx files in {user_dir()})"
+        raise UnknownModelError(f"unknown {what} '{text}'; {hint}known: {known}")
+
+
+def install_model(src: str | os.PathLike, force: bool = False) -> Path:
+    """Copy a checked model into the user folder as ``<name>.onnx``, atomically.
+
+    Refuses to shadow a built-in model of the same name unless ``force``.
+    """
+    info = check_model(src)
+    if not force:
+        for m in Catalog([(builtin_dir(), "builtin")]).models():
+            if m.name.lower() == info.name.lower():
+                raise ModelError(f"'{info.name}' is a built-in model; choose another name or pass --force")
+    dest_dir = user_dir()
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir / f"{info.name}.onnx"
+    fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=f".{info.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return dest

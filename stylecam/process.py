@@ -1,0 +1,66 @@
+"""What happens to one frame: fit to the processing size, style, blend, colour, upscale.
+
+Plain Python on top of ``Engine`` and ``frames``; shared by the window and the renderer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import frames
+from .engine import Engine
+from .errors import UsageError
+
+
+@dataclass
+class Settings:
+    """User-facing processing settings."""
+
+    strength: float = 1.0  # 0 = original, 1 = fully stylized
+    preserve_color: bool = False
+    max_side: int | None = None  # run the style model at most this big (None: frame size)
+
+    def check(self) -> "Settings":
+        if not 0.0 <= self.strength <= 1.0:
+            raise UsageError(f"--strength must be between 0 and 1, got {self.strength:g}")
+        if self.max_side is not None and self.max_side < 32:
+            raise UsageError(f"--max-side must be at least 32, got {self.max_side}")
+        return self
+
+
+class Processor:
+    """Style model (optional) then super-resolution model (optional) on each frame.
+
+    The style runs at ``settings.max_side`` and comes back to the frame's size, so strength
+    and preserve-colour mix pixels that line up. A super-resolution model then multiplies
+    the size by its scale.
+    """
+
+    def __init__(self, style: Engine | None = None, upscale: Engine | None = None,
+                 settings: Settings | None = None):
+        if style is not None and style.info.kind != "style":
+            style, upscale = None, style if upscale is None else upscale
+        if upscale is not None and upscale.info.kind != "sr":
+            raise UsageError(f"'{upscale.info.name}' is a style, not a super-resolution model")
+        self.style, self.upscale = style, upscale
+        self.settings = (settings or Settings()).check()
+
+    @property
+    def scale(self) -> int:
+        return self.upscale.info.scale if self.upscale else 1
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        out = frames.as_frame(frame)
+        s = self.settings
+        if self.style is not None and s.strength > 0:
+            h, w = out.shape[:2]
+            small = frames.resize(out, *frames.fit_max_side(h, w, s.max_side))
+            styled = frames.resize(self.style.run(small), h, w)
+            if s.preserve_color:
+                styled = frames.preserve_color(styled, out)
+            out = frames.blend(styled, out, s.strength)
+        if self.upscale is not None:
+            out = self.upscale.run(out)
+        return out

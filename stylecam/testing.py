@@ -1,0 +1,163 @@
+"""Test seams shipped in the package: tiny contract models and media made in code.
+
+Used by the tests, the benchmarks and anyone who wants to try stylecam without trained
+models. Nothing here needs PyTorch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+OPSET = 17
+
+
+def contract_graph(op: str = "identity", *, name: str | None = None, kind: str = "style",
+                   scale: int = 1, meta: dict | None = None, input_name: str = "frame",
+                   output_name: str = "image", elem_type: int = TensorProto.UINT8,
+                   in_shape: list | None = None) -> onnx.ModelProto:
+    """A small model that keeps (or, through the keyword overrides, breaks) the contract.
+
+    ``op``: "identity"; "invert" (255 - x); "swap" (RGB -> BGR); "nearest" (nearest-neighbour
+    upscale by ``scale``, for kind="sr").
+    """
+    x = input_name
+    nodes, inits = [], []
+    if op == "identity":
+        nodes.append(helper.make_node("Identity", [x], [output_name]))
+    elif op == "invert":
+        inits.append(helper.make_tensor("c255", elem_type, [], [255]))
+        nodes.append(helper.make_node("Sub", ["c255", x], [output_name]))
+    elif op == "swap":
+        inits.append(helper.make_tensor("idx", TensorProto.INT64, [3], [2, 1, 0]))
+        nodes.append(helper.make_node("Gather", [x, "idx"], [output_name], axis=2))
+    elif op == "nearest":
+        inits.append(helper.make_tensor("scales", TensorProto.FLOAT, [3], [scale, scale, 1.0]))
+        nodes.append(helper.make_node("Resize", [x, "", "scales"], [output_name], mode="nearest"))
+    else:
+        raise ValueError(f"unknown op {op!r}")
+    in_shape = in_shape if in_shape is not None else ["H", "W", 3]
+    out_shape = [None, None, 3]
+    graph = helper.make_graph(
+        nodes, f"stylecam_{op}",
+        [helper.make_tensor_value_info(x, elem_type, in_shape)],
+        [helper.make_tensor_value_info(output_name, elem_type, out_shape)],
+        initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="stylecam.testing")
+    model.ir_version = 8
+    props = {
+        "stylecam.format": "1",
+        "stylecam.kind": kind,
+        "stylecam.name": name or op,
+        "stylecam.scale": str(scale),
+        "stylecam.arch": f"test-{op}",
+        "stylecam.train": json.dumps({"note": "built in code for tests"}),
+        "stylecam.source_sha256": "0" * 64,
+        "stylecam.title": "",
+    }
+    props.update(meta or {})
+    for k, v in props.items():
+        if v is not None:
+            model.metadata_props.add(key=k, value=v)
+    return model
+
+
+def write_model(path: str | os.PathLike, op: str = "identity", **kw) -> Path:
+    """Write ``contract_graph(op, **kw)`` to ``path`` and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(contract_graph(op, **kw), str(path))
+    return path
+
+
+def test_frame(height: int = 48, width: int = 80, seed: int = 0) -> np.ndarray:
+    """A non-square RGB frame with gradients and noise, so swaps and flips show."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width]
+    img = np.stack([xx * 255 // max(1, width - 1), yy * 255 // max(1, height - 1),
+                    (xx + yy) % 256], axis=-1).astype(np.int32)
+    img += rng.integers(-20, 21, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+test_frame.__test__ = False  # not a pytest test
+
+
+def moving_frame(i: int, height: int, width: int) -> np.ndarray:
+    """Frame ``i`` of a synthetic clip: a gradient with a bright square moving across it."""
+    frame = test_frame(height, width, seed=0)
+    size = max(4, min(height, width) // 4)
+    x = (i * 3) % max(1, width - size)
+    y = (i * 2) % max(1, height - size)
+    frame[y:y + size, x:x + size] = (250, 240, 30)
+    return frame
+
+
+def make_clip(path: str | os.PathLike, frames: int = 24, width: int = 96, height: int = 64,
+              rate: Fraction | int = Fraction(30000, 1001), audio: bool = True,
+              codec: str = "h264", audio_seconds: float | None = None) -> Path:
+    """Write a small real video (and AAC audio) with PyAV, for tests."""
+    import av
+
+    path = Path(path)
+    rate = Fraction(rate)
+    with av.open(str(path), "w") as out:
+        v = out.add_stream(codec, rate=rate)
+        v.width, v.height, v.pix_fmt = width, height, "yuv420p"
+        if codec == "h264":
+            v.options = {"preset": "ultrafast"}
+        a = None
+        if audio:
+            a = out.add_stream("aac", rate=44100)
+            a.layout = "stereo"
+        for i in range(frames):
+            f = av.VideoFrame.from_ndarray(moving_frame(i, height, width), format="rgb24")
+            for p in v.encode(f):
+                out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+        if a is not None:
+            seconds = audio_seconds if audio_seconds is not None else frames / rate
+            n = int(44100 * float(seconds))
+            t = np.arange(n) / 44100
+            tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+            samples = np.stack([tone, tone])
+            for start in range(0, n, 1024):
+                chunk = np.ascontiguousarray(samples[:, start:start + 1024])
+                af = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
+                af.sample_rate = 44100
+                af.pts = start
+                for p in a.encode(af):
+                    out.mux(p)
+            for p in a.encode():
+                out.mux(p)
+    return path
+
+
+def make_audio_only(path: str | os.PathLike, seconds: float = 1.0) -> Path:
+    """An AAC-only file (no video stream)."""
+    import av
+
+    path = Path(path)
+    with av.open(str(path), "w") as out:
+        a = out.add_stream("aac", rate=44100)
+        a.layout = "mono"
+        n = int(44100 * seconds)
+        tone = (0.2 * np.sin(np.arange(n) / 10)).astype(np.float32)[None]
+        for start in range(0, n, 1024):
+            af = av.AudioFrame.from_ndarray(np.ascontiguousarray(tone[:, start:start + 1024]),
+                                            format="fltp", layout="mono")
+            af.sample_rate = 44100
+            af.pts = start
+            for p in a.encode(af):
+                out.mux(p)
+        for p in a.encode():
+            out.mux(p)
+    return path
