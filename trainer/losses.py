@@ -1,0 +1,99 @@
+"""Perceptual losses of Johnson, Alahi and Fei-Fei (2016), exactly as the paper defines them.
+
+Images are RGB in [0, 1]; the VGG wrapper normalises them for ImageNet itself. Every term is
+a plain function of tensors, so the quality benchmark can recompute the same objective.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+
+
+def gram(f: Tensor) -> Tensor:
+    """Gram matrix G = F Fᵀ / (C·H·W) of features (B, C, H, W) -> (B, C, C)."""
+    b, c, h, w = f.shape
+    flat = f.reshape(b, c, h * w)  # (B, C, HW)
+    return torch.bmm(flat, flat.transpose(1, 2)) / (c * h * w)
+
+
+def feature_loss(a: Tensor, b: Tensor) -> Tensor:
+    """Feature reconstruction loss: mean squared difference (the paper's 1/(CHW) ‖·‖²)."""
+    return F.mse_loss(a, b)
+
+
+def style_loss(feats: dict[str, Tensor], target_grams: dict[str, Tensor]) -> Tensor:
+    """Σ over the target's layers of ‖G(ŷ) − G(y_s)‖²_F, averaged over the batch.
+
+    Target grams may have batch 1: they broadcast over the batch of ``feats``.
+    """
+    total = None
+    for layer, target in target_grams.items():
+        g = gram(feats[layer])  # (B, C, C)
+        per_image = (g - target).pow(2).sum(dim=(1, 2))  # (B,)
+        term = per_image.mean()
+        total = term if total is None else total + term
+    if total is None:
+        raise ValueError("style_loss needs at least one target layer")
+    return total
+
+
+def tv_loss(x: Tensor) -> Tensor:
+    """Total variation: mean squared difference of vertical plus of horizontal neighbours."""
+    dh = x[..., 1:, :] - x[..., :-1, :]
+    dw = x[..., :, 1:] - x[..., :, :-1]
+    return dh.pow(2).mean() + dw.pow(2).mean()
+
+
+@dataclass
+class LossConfig:
+    """Weights and layers of the objective; saved in checkpoints and ONNX metadata."""
+
+    content_weight: float
+    style_weight: float
+    tv_weight: float
+    content_layer: str = "relu2_2"
+    style_layers: tuple = field(default=STYLE_LAYERS)
+
+    def __post_init__(self):
+        self.style_layers = tuple(self.style_layers)  # JSON round-trips give a list
+
+    def layers(self) -> tuple[str, ...]:
+        """Every VGG layer the objective needs, in VGG order, each once."""
+        order = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+        wanted = set(self.style_layers) | {self.content_layer}
+        return tuple(l for l in order if l in wanted) + tuple(sorted(wanted - set(order)))
+
+
+def style_targets(vgg, style: Tensor, cfg: LossConfig) -> dict[str, Tensor]:
+    """Gram matrices of a style image (1, 3, H, W) at the style layers, computed once."""
+    with torch.no_grad():
+        feats = vgg(style, cfg.style_layers)
+    return {l: gram(feats[l]).detach() for l in cfg.style_layers}
+
+
+def objective(vgg, y_hat: Tensor, content: Tensor, target_grams: dict[str, Tensor],
+              cfg: LossConfig, content_feats: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+    """The paper's weighted sum for output ``y_hat`` given content image ``content``.
+
+    Returns (total, parts) where parts holds the weighted "content", "style" and "tv"
+    terms. ``content_feats`` (content image's features at ``cfg.content_layer``) may be
+    passed precomputed, e.g. by the Gatys optimiser or a loop that caches them.
+    """
+    feats = vgg(y_hat, cfg.layers())
+    if content_feats is None:
+        with torch.no_grad():
+            content_feats = vgg(content, (cfg.content_layer,))[cfg.content_layer]
+    grams = {l: target_grams[l] for l in cfg.style_layers}
+    parts = {
+        "content": cfg.content_weight * feature_loss(feats[cfg.content_layer], content_feats),
+        "style": cfg.style_weight * style_loss(feats, grams),
+        "tv": cfg.tv_weight * tv_loss(y_hat),
+    }
+    total = parts["content"] + parts["style"] + parts["tv"]
+    return total, parts

@@ -1,0 +1,276 @@
+"""Transform networks: the paper's style and super-resolution nets, and fast CPU variants.
+
+Every net takes (B, 3, H, W) float RGB in [0, 1], H and W multiples of ``net_stride(cfg)``,
+and returns (B, 3, H*s, W*s) RGB in about [0, 1], unclamped (the export wrapper pads to the
+stride, clamps, rounds and crops). Imports only torch.
+
+Tiers:
+- ``quality``: Johnson et al. 2016 exactly (style: 9x9 conv 32, stride-2 convs 64/128,
+  five residual blocks of 128, two x2 upsample-then-conv stages, 9x9 conv to 3, instance
+  norm, reflection padding; SR: 9x9 conv 64, four residual blocks of 64, log2(s)
+  upsample-then-conv stages, 9x9 conv to 3, batch norm).
+- ``fast``: built for real time on a 2-core CPU (see ``FastSpec``; chosen by
+  ``benchmarks/speed.py --candidates``): the work happens at 1/8 resolution, zero padding,
+  instance norm only at low resolution, and a pixel shuffle back to full size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+TIERS = ("fast", "quality")
+KINDS = ("style", "sr")
+SR_SCALES = (2, 4, 8)
+
+
+@dataclass
+class NetConfig:
+    """Which network: kind style|sr, tier fast|quality, scale 1 (style) or 2/4/8 (sr)."""
+
+    kind: str = "style"
+    tier: str = "fast"
+    scale: int = 1
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown net kind '{self.kind}'; use one of {', '.join(KINDS)}")
+        if self.tier not in TIERS:
+            raise ValueError(f"unknown tier '{self.tier}'; use one of {', '.join(TIERS)}")
+        if self.kind == "style" and self.scale != 1:
+            raise ValueError(f"a style net has scale 1, not {self.scale}")
+        if self.kind == "sr" and self.scale not in SR_SCALES:
+            raise ValueError(f"super-resolution scale must be one of {', '.join(map(str, SR_SCALES))}, "
+                             f"not {self.scale}")
+
+
+# ----------------------------------------------------------------------------- blocks
+
+class ConvLayer(nn.Module):
+    """Padding (reflect|zero) + conv (+ norm) (+ ReLU)."""
+
+    def __init__(self, cin, cout, k, stride=1, norm="instance", relu=True, pad="reflect", groups=1):
+        super().__init__()
+        self.pad = nn.ReflectionPad2d(k // 2) if pad == "reflect" else None
+        self.conv = nn.Conv2d(cin, cout, k, stride, padding=0 if pad == "reflect" else k // 2,
+                              groups=groups, bias=norm is None or norm == "batch")
+        self.norm = _norm(norm, cout)
+        self.relu = nn.ReLU(inplace=True) if relu else None
+
+    def forward(self, x):
+        if self.pad is not None:
+            x = self.pad(x)
+        x = self.conv(x)
+        if self.norm is not None:
+            x = self.norm(x)
+        return self.relu(x) if self.relu is not None else x
+
+
+def _norm(norm, c):
+    if norm is None:
+        return None
+    if norm == "instance":
+        return nn.InstanceNorm2d(c, affine=True)
+    if norm == "batch":
+        return nn.BatchNorm2d(c)
+    raise ValueError(f"unknown norm '{norm}'")
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 convs with a skip, no ReLU after the sum (Gross & Wilber, as in the paper)."""
+
+    def __init__(self, c, norm="instance", pad="reflect"):
+        super().__init__()
+        self.a = ConvLayer(c, c, 3, norm=norm, pad=pad)
+        self.b = ConvLayer(c, c, 3, norm=norm, relu=False, pad=pad)
+
+    def forward(self, x):
+        return x + self.b(self.a(x))
+
+
+class UpConv(nn.Module):
+    """Nearest x2 upsample then conv: the paper's fractionally strided conv without checkerboard."""
+
+    def __init__(self, cin, cout, k, norm="instance", pad="reflect"):
+        super().__init__()
+        self.conv = ConvLayer(cin, cout, k, norm=norm, pad=pad)
+
+    def forward(self, x):
+        return self.conv(F.interpolate(x, scale_factor=2, mode="nearest"))
+
+
+# ----------------------------------------------------------------------------- quality tier
+
+class StyleNet(nn.Module):
+    """The paper's style transfer network (about 1.68 M parameters)."""
+
+    stride = 4
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            ConvLayer(3, 32, 9), ConvLayer(32, 64, 3, stride=2), ConvLayer(64, 128, 3, stride=2),
+            *[ResidualBlock(128) for _ in range(5)],
+            UpConv(128, 64, 3), UpConv(64, 32, 3),
+            ConvLayer(32, 3, 9, norm=None, relu=False),
+        )
+
+    def forward(self, x):  # (B, 3, H, W) -> (B, 3, H, W)
+        return self.body(x)
+
+
+class SRNet(nn.Module):
+    """The paper's super-resolution network for scale s (x4: about 0.6 M parameters)."""
+
+    stride = 1
+
+    def __init__(self, scale: int):
+        super().__init__()
+        ups = int(math.log2(scale))
+        self.body = nn.Sequential(
+            ConvLayer(3, 64, 9, norm="batch"),
+            *[ResidualBlock(64, norm="batch") for _ in range(4)],
+            *[UpConv(64, 64, 3, norm="batch") for _ in range(ups)],
+            ConvLayer(64, 3, 9, norm=None, relu=False),
+        )
+
+    def forward(self, x):  # (B, 3, H, W) -> (B, 3, H*s, W*s)
+        return self.body(x)
+
+
+# ----------------------------------------------------------------------------- fast tier
+
+@dataclass(frozen=True)
+class FastSpec:
+    """Shape of a fast style net; the preset in ``FAST_STYLE`` is the shipped one.
+
+    widths: channels after each stride-2 stage (len = number of x2 downsamplings);
+    blocks: residual blocks at the lowest resolution; norm_low: instance norm at the lowest
+    resolution only (cheap there); depthwise: residual blocks as depthwise-separable convs;
+    down: "conv" (3x3 stride-2 convs) or "unshuffle" (pixel-unshuffle x2 then 3x3 conv);
+    up: "nearest" (nearest x2 + 3x3 conv per stage) or "shuffle" (1x1 conv + pixel shuffle).
+    The last stage back to full resolution is always a 3x3 conv to 12 + pixel shuffle x2.
+    """
+
+    widths: tuple = (16, 32, 64)
+    blocks: int = 3
+    norm_low: bool = True
+    depthwise: bool = False
+    down: str = "conv"
+    up: str = "nearest"
+
+    @property
+    def stride(self) -> int:
+        return 2 ** len(self.widths)
+
+
+class DWResidualBlock(nn.Module):
+    """Residual block of two depthwise-3x3 + pointwise-1x1 convs."""
+
+    def __init__(self, c, norm):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(c, c, 3, padding=1, groups=c), nn.Conv2d(c, c, 1, bias=norm is None),
+            *([_norm(norm, c)] if norm else []), nn.ReLU(inplace=True),
+            nn.Conv2d(c, c, 3, padding=1, groups=c), nn.Conv2d(c, c, 1, bias=norm is None),
+            *([_norm(norm, c)] if norm else []),
+        )
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+class FastStyleNet(nn.Module):
+    """Encoder of stride-2 convs down to 1/stride, residual blocks there, decoder back up."""
+
+    def __init__(self, spec: FastSpec = None):
+        super().__init__()
+        spec = spec or FAST_STYLE
+        self.spec = spec
+        self.stride = spec.stride
+        w = spec.widths
+        norm = "instance" if spec.norm_low else None
+        down, cin = [], 3
+        for i, c in enumerate(w):
+            last = i == len(w) - 1
+            if spec.down == "unshuffle":
+                down += [nn.PixelUnshuffle(2), ConvLayer(cin * 4, c, 3, norm=norm if last else None, pad="zero")]
+            else:
+                down += [ConvLayer(cin, c, 3, stride=2, norm=norm if last else None, pad="zero")]
+            cin = c
+        block = DWResidualBlock if spec.depthwise else (lambda c, norm: ResidualBlock(c, norm, pad="zero"))
+        mid = [block(w[-1], norm) for _ in range(spec.blocks)]
+        up = []
+        for cin, cout in zip(w[::-1][:-1], w[::-1][1:]):  # e.g. 64->32, 32->16
+            if spec.up == "shuffle":
+                up += [nn.Conv2d(cin, cout * 4, 1), nn.PixelShuffle(2), nn.ReLU(inplace=True)]
+            else:
+                up += [UpConv(cin, cout, 3, norm=None, pad="zero")]
+        # last x2 back to full resolution: 3x3 conv to 3*4 channels, then pixel shuffle
+        up += [nn.Conv2d(w[0], 12, 3, padding=1), nn.PixelShuffle(2)]
+        self.body = nn.Sequential(*down, *mid, *up)
+
+    def forward(self, x):  # (B, 3, H, W) -> (B, 3, H, W)
+        return self.body(x)
+
+
+class FastSRNet(nn.Module):
+    """Live super-resolution (ESPCN-like): all convs at low resolution, one pixel shuffle.
+
+    Output = bilinear upscale of the input + a learned residual, so a fresh net already
+    gives a sensible picture and training only has to add the detail.
+    """
+
+    stride = 1
+
+    def __init__(self, scale: int, width: int = 32, blocks: int = 2):
+        super().__init__()
+        self.scale = scale
+        self.body = nn.Sequential(
+            nn.Conv2d(3, width, 3, padding=1), nn.ReLU(inplace=True),
+            *[ResidualBlock(width, norm=None, pad="zero") for _ in range(blocks)],
+            nn.Conv2d(width, 3 * scale * scale, 3, padding=1), nn.PixelShuffle(scale),
+        )
+
+    def forward(self, x):  # (B, 3, h, w) -> (B, 3, h*s, w*s)
+        base = F.interpolate(x, scale_factor=self.scale, mode="bilinear", align_corners=False)
+        return base + self.body(x)
+
+
+FAST_STYLE = FastSpec()
+
+
+# ----------------------------------------------------------------------------- factory
+
+def build_net(cfg: NetConfig) -> nn.Module:
+    """A fresh network for ``cfg`` (random weights)."""
+    if cfg.kind == "style":
+        return StyleNet() if cfg.tier == "quality" else FastStyleNet(FAST_STYLE)
+    return SRNet(cfg.scale) if cfg.tier == "quality" else FastSRNet(cfg.scale)
+
+
+def net_stride(cfg: NetConfig) -> int:
+    """H and W given to the net must be multiples of this."""
+    if cfg.kind == "sr":
+        return 1
+    return StyleNet.stride if cfg.tier == "quality" else FAST_STYLE.stride
+
+
+def arch_name(cfg: NetConfig) -> str:
+    """Stable architecture id written to ONNX ``stylecam.arch`` (changes when the net does)."""
+    if cfg.kind == "style":
+        if cfg.tier == "quality":
+            return "johnson2016-style"
+        s = FAST_STYLE
+        return (f"stylecam-fast-v1-w{'-'.join(map(str, s.widths))}-b{s.blocks}"
+                f"{'-dw' if s.depthwise else ''}{'-in' if s.norm_low else ''}-{s.down}-{s.up}")
+    return f"johnson2016-sr-x{cfg.scale}" if cfg.tier == "quality" else f"stylecam-fastsr-v1-x{cfg.scale}"
+
+
+def count_params(net: nn.Module) -> int:
+    """Trainable parameters."""
+    return sum(p.numel() for p in net.parameters() if p.requires_grad)
