@@ -1,0 +1,108 @@
+"""The model contract and the catalog, on real ONNX files built in code."""
+
+import json
+
+import pytest
+from onnx import TensorProto
+
+from stylecam import models
+from stylecam.errors import ContractError, ModelError, UnknownModelError
+from stylecam.testing import write_model
+
+
+def test_good_models_are_read(tmp_path):
+    info = models.check_model(write_model(tmp_path / "a.onnx", "invert", name="Inv",
+                                          meta={"stylecam.title": "Inverted", "stylecam.credit": "nobody"}))
+    assert (info.name, info.kind, info.scale, info.title, info.credit) == ("Inv", "style", 1, "Inverted", "nobody")
+    assert info.train == {"note": "built in code for tests"}
+    sr = models.check_model(write_model(tmp_path / "b.onnx", "nearest", kind="sr", scale=4, name="nn4"))
+    assert (sr.kind, sr.scale, sr.label) == ("sr", 4, "Super-resolution ×4 (nn4)")
+
+
+BROKEN = [
+    (dict(input_name="x"), "it must have one input named 'frame', has ['x']"),
+    (dict(output_name="out"), "it must have one output named 'image', has ['out']"),
+    (dict(op="identity", elem_type=TensorProto.FLOAT), "input 'frame' must be uint8, is float"),
+    (dict(in_shape=[3, "H", "W"]), "input 'frame' must be (H, W, 3) RGB, is (3, ?, ?)"),
+    (dict(in_shape=[240, 320, 3]), "input 'frame' must take any H and W, is fixed at (240, 320, 3)"),
+    (dict(meta={"stylecam.arch": None}), "metadata stylecam.arch missing"),
+    (dict(meta={"stylecam.format": "2"}), "stylecam.format is '2', this stylecam reads '1'"),
+    (dict(meta={"stylecam.kind": "paint"}), "stylecam.kind must be one of style, sr, is 'paint'"),
+    (dict(scale=2), "a style model must have stylecam.scale 1, has 2"),
+    (dict(kind="sr", scale=5), "a super-resolution model's stylecam.scale must be one of (2, 3, 4, 8), is 5"),
+    (dict(meta={"stylecam.train": "{oops"}), "stylecam.train is not JSON"),
+    (dict(meta={"stylecam.train": "[1]"}), "stylecam.train must be a JSON object"),
+    (dict(meta={"stylecam.source_sha256": None}),
+     "a style model needs stylecam.source_sha256 (sha256 of the style image)"),
+]
+
+
+@pytest.mark.parametrize("kw, rule", BROKEN)
+def test_contract_violations_name_file_and_rule(tmp_path, kw, rule):
+    path = write_model(tmp_path / "bad.onnx", **kw)
+    with pytest.raises(ContractError) as err:
+        models.check_model(path)
+    assert str(err.value) == f"{path}: not a stylecam model: {rule}"
+
+
+def test_not_onnx_and_missing(tmp_path):
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"this is not a model at all")
+    with pytest.raises(ContractError, match=r"junk.onnx: not a stylecam model: it is not an ONNX file"):
+        models.check_model(junk)
+    with pytest.raises(ModelError, match=r"nope.onnx: no such model file$"):
+        models.check_model(tmp_path / "nope.onnx")
+
+
+def test_catalog_lists_shadows_and_reports_broken(isolated_catalog):
+    builtin, user = isolated_catalog
+    write_model(builtin / "wave.onnx", "invert", name="wave")
+    write_model(builtin / "x4.onnx", "nearest", kind="sr", scale=4, name="x4")
+    write_model(user / "mine.onnx", "swap", name="Mine")
+    write_model(user / "wave.onnx", "swap", name="wave")  # the user's own wave wins
+    (user / "broken.onnx").write_bytes(b"\x00garbage")
+    cat = models.Catalog()
+    ms = cat.models()
+    assert [(m.name, m.origin) for m in ms] == [("Mine", "user"), ("wave", "user"), ("x4", "builtin")]
+    assert len(cat.problems) == 1 and "broken.onnx: not a stylecam model" in cat.problems[0]
+    assert cat.resolve("MINE").name == "Mine"
+    assert cat.resolve("x4", kind="sr").scale == 4
+    assert cat.resolve(str(builtin / "wave.onnx")).origin == "path"
+
+
+def test_unknown_name_lists_known_and_suggests(isolated_catalog):
+    builtin, _ = isolated_catalog
+    write_model(builtin / "wave.onnx", "invert", name="wave")
+    write_model(builtin / "scream.onnx", "invert", name="scream")
+    with pytest.raises(UnknownModelError) as err:
+        models.Catalog().resolve("wav")
+    assert str(err.value) == "unknown model 'wav'; did you mean 'wave'? known: scream, wave"
+    with pytest.raises(UnknownModelError) as err:
+        models.Catalog().resolve("zzz", kind="style")
+    assert str(err.value) == "unknown style 'zzz'; known: scream, wave"
+
+
+def test_catalog_rereads_changed_files(isolated_catalog):
+    _, user = isolated_catalog
+    cat = models.Catalog()
+    assert cat.models() == []
+    write_model(user / "a.onnx", "invert", name="a", meta={"stylecam.title": "First"})
+    assert [m.title for m in cat.models()] == ["First"]
+    write_model(user / "a.onnx", "invert", name="a", meta={"stylecam.title": "Second title"})
+    assert [m.title for m in cat.models()] == ["Second title"]
+
+
+def test_install_model(isolated_catalog, tmp_path):
+    builtin, user = isolated_catalog
+    write_model(builtin / "wave.onnx", "invert", name="wave")
+    src = write_model(tmp_path / "out" / "whatever.onnx", "swap", name="mine",
+                      meta={"stylecam.train": json.dumps({"steps": 3})})
+    dest = models.install_model(src)
+    assert dest == user / "mine.onnx"
+    assert models.Catalog().resolve("mine").train == {"steps": 3}
+    assert [p.name for p in user.iterdir()] == ["mine.onnx"]  # no temp files left
+    clash = write_model(tmp_path / "w.onnx", "swap", name="Wave")
+    with pytest.raises(ModelError) as err:
+        models.install_model(clash)
+    assert str(err.value) == "'Wave' is a built-in model; choose another name or pass --force"
+    assert models.install_model(clash, force=True) == user / "Wave.onnx"
