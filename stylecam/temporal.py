@@ -1,0 +1,103 @@
+"""Temporal maths for video: optical flow on the input, warping, occlusion masks, and a
+cheap stabiliser that blends the flow-warped previous output into the current one.
+
+Pure numpy/cv2 (the ``Stabilizer`` only keeps the previous frame). Flow is always computed
+on the *input* frames, which do not flicker, and at a reduced size to stay cheap.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def gray(frame: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+
+
+def flow(src_gray: np.ndarray, dst_gray: np.ndarray, max_side: int | None = 320,
+         preset: int = cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST) -> np.ndarray:
+    """Dense flow (H, W, 2) float32 such that ``dst[p + flow[p]] ≈ src[p]`` (DIS).
+
+    Computed at most ``max_side`` pixels wide and scaled back to the frames' size.
+    """
+    h, w = src_gray.shape
+    k = 1.0 if not max_side or max(h, w) <= max_side else max_side / max(h, w)
+    if k < 1.0:
+        size = (max(8, round(w * k)), max(8, round(h * k)))
+        src_gray = cv2.resize(src_gray, size, interpolation=cv2.INTER_AREA)
+        dst_gray = cv2.resize(dst_gray, size, interpolation=cv2.INTER_AREA)
+    f = cv2.DISOpticalFlow_create(preset).calc(src_gray, dst_gray, None)
+    if k < 1.0:
+        f = cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR) / k
+    return f
+
+
+def warp(image: np.ndarray, flow_to: np.ndarray) -> np.ndarray:
+    """Sample ``image`` at p + flow_to[p]: brings a frame onto the grid the flow starts from."""
+    h, w = flow_to.shape[:2]
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(image, gx + flow_to[..., 0], gy + flow_to[..., 1], cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+
+
+def consistent(flow_bw: np.ndarray, flow_fw: np.ndarray) -> np.ndarray:
+    """Forward-backward consistency (Sundaram et al. 2010): True where the flow is trusted.
+
+    ``flow_bw`` maps the current frame to the previous one, ``flow_fw`` the previous to the
+    current; a pixel is occluded (or the flow wrong) when going there and back does not
+    return near where it started.
+    """
+    fw_at = warp(flow_fw, flow_bw)
+    round_trip = flow_bw + fw_at
+    err = (round_trip ** 2).sum(-1)
+    bound = 0.01 * ((flow_bw ** 2).sum(-1) + (fw_at ** 2).sum(-1)) + 0.5
+    return err < bound
+
+
+def flicker(prev_out: np.ndarray, cur_out: np.ndarray, prev_in: np.ndarray,
+            cur_in: np.ndarray, max_side: int | None = 640) -> float:
+    """Mean absolute difference (0-255) between the current output and the previous output
+    warped onto it by the *input's* flow, over the pixels whose flow is consistent."""
+    g0, g1 = gray(prev_in), gray(cur_in)
+    bw = flow(g1, g0, max_side)  # current -> previous
+    fw = flow(g0, g1, max_side)
+    mask = consistent(bw, fw)
+    if not mask.any():
+        return float("nan")
+    diff = np.abs(warp(prev_out, bw).astype(np.float32) - cur_out.astype(np.float32))
+    return float(diff[mask].mean())
+
+
+class Stabilizer:
+    """Blend each stylized frame with the previous output warped along the input's flow.
+
+    ``out = keep * warp(prev_out) + (1 - keep) * stylized`` where the flow is consistent and
+    the warped input matches the current input (so new content and occlusions come through
+    at once); elsewhere the stylized frame as it is. ``keep`` = 0 turns it off.
+    """
+
+    def __init__(self, keep: float = 0.6, flow_side: int = 320, match: float = 24.0):
+        self.keep, self.flow_side, self.match = keep, flow_side, match
+        self.reset()
+
+    def reset(self) -> None:
+        self._prev_gray = None
+        self._prev_out = None
+
+    def __call__(self, frame: np.ndarray, stylized: np.ndarray) -> np.ndarray:
+        g = gray(frame)
+        prev_gray, prev_out = self._prev_gray, self._prev_out
+        out = stylized
+        if (self.keep > 0 and prev_out is not None and prev_out.shape == stylized.shape
+                and prev_gray.shape == g.shape):
+            bw = flow(g, prev_gray, self.flow_side)
+            fw = flow(prev_gray, g, self.flow_side)
+            warped_in = warp(prev_gray, bw)
+            trust = consistent(bw, fw) & (cv2.absdiff(warped_in, g) < self.match)
+            weight = cv2.GaussianBlur(trust.astype(np.float32), (0, 0), 2.0) * self.keep
+            warped = warp(prev_out, bw).astype(np.float32)
+            out = (weight[..., None] * warped + (1 - weight[..., None]) * stylized).round()
+            out = out.astype(np.uint8)
+        self._prev_gray, self._prev_out = g, out
+        return out
