@@ -1,0 +1,220 @@
+"""Video files in and out with PyAV: ``VideoWriter`` (H.264, crash-safe, audio copied) and
+``VideoReader`` (threaded decode, RGB frames with their timestamps).
+
+Errors of PyAV/FFmpeg are wrapped here into ``InputError``/``OutputError`` with one line.
+
+Odd sizes: H.264 in yuv420p needs even widths and heights. The writer pads a frame of odd
+width or height by repeating its last column/row, so no pixel is lost; the stream is then
+one pixel wider/taller than the frames (``VideoWriter.stream_size``).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import av
+import numpy as np
+
+from .errors import InputError, OutputError, TruncatedInputError
+
+# Fragmented MP4: the moov header is written first and every fragment stands alone, so a
+# writer killed with SIGKILL still leaves a file that plays up to its last fragment.
+# frag_duration (µs) bounds what a kill can lose even when keyframes are far apart.
+_CRASH_SAFE_MP4 = {"movflags": "frag_keyframe+empty_moov+default_base_moof",
+                   "frag_duration": "1000000", "flush_packets": "1"}
+_MP4_LIKE = {".mp4", ".m4v", ".mov"}
+
+
+def _av_message(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return " ".join(str(text).split())
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    return getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
+
+
+class VideoWriter:
+    """Encode RGB frames to an H.264 file; optionally copy the audio of another file.
+
+    ``rate`` is the nominal frame rate; ``time_base`` the unit of ``pts`` given to
+    ``write`` (default ``1 / rate``, so pts are frame indices). With ``pts=None`` a frame
+    gets the next frame index. A pts not after the previous one is moved one tick after it
+    (encoders need strictly increasing pts). ``crash_safe`` writes MP4 as fragmented MP4
+    (MKV is crash safe as it is). ``audio_from``: a path whose audio streams are copied
+    packet by packet (no re-encode), interleaved as the video advances.
+    """
+
+    def __init__(self, path: str | os.PathLike, width: int, height: int, rate: Fraction | int | float,
+                 *, time_base: Fraction | None = None, codec: str = "h264", preset: str = "veryfast",
+                 crf: int = 20, crash_safe: bool = True, audio_from: str | os.PathLike | None = None):
+        self.path = Path(path)
+        if width < 2 or height < 2:
+            raise OutputError(f"{self.path}: cannot write a {width}x{height} video")
+        self.width, self.height = int(width), int(height)
+        self.rate = Fraction(rate).limit_denominator(1_000_000)
+        self.time_base = Fraction(time_base) if time_base is not None else 1 / self.rate
+        self.stream_size = (self.width + self.width % 2, self.height + self.height % 2)
+        self.frames = 0
+        self._last_pts: int | None = None
+        self._closed = False
+        self._audio: _AudioCopier | None = None
+        options = {}
+        if crash_safe and self.path.suffix.lower() in _MP4_LIKE:
+            options = dict(_CRASH_SAFE_MP4)
+        elif crash_safe:
+            options = {"flush_packets": "1"}
+        try:
+            self._out = av.open(str(self.path), "w", container_options=options)
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            raise OutputError(f"cannot write {self.path}: {_av_message(exc)}") from None
+        try:
+            self._stream = self._out.add_stream(codec, rate=self.rate)
+            self._stream.width, self._stream.height = self.stream_size
+            self._stream.pix_fmt = "yuv420p"
+            self._stream.time_base = self.time_base
+            self._stream.codec_context.time_base = self.time_base
+            if codec in ("h264", "libx264"):
+                self._stream.options = {"preset": preset, "crf": str(crf)}
+            if audio_from is not None:
+                self._audio = _AudioCopier(audio_from, self._out)
+        except BaseException as exc:
+            self._abort()
+            if isinstance(exc, (av.FFmpegError, ValueError)):
+                raise OutputError(f"cannot write {self.path}: {_av_message(exc)}") from None
+            raise
+
+    @property
+    def audio_streams(self) -> int:
+        """How many audio streams are being copied."""
+        return len(self._audio.pairs) if self._audio else 0
+
+    def write(self, frame_rgb: np.ndarray, pts: int | None = None) -> None:
+        """Encode one (height, width, 3) uint8 RGB frame at ``pts`` (time_base units)."""
+        if self._closed:
+            raise OutputError(f"{self.path}: the writer is closed")
+        if frame_rgb.shape != (self.height, self.width, 3) or frame_rgb.dtype != np.uint8:
+            raise OutputError(f"{self.path}: frame is {_size_text(frame_rgb)} but the video is "
+                              f"{self.width}x{self.height} uint8 RGB")
+        if pts is None:
+            pts = round(self.frames / self.rate / self.time_base)
+        pts = int(pts)
+        if self._last_pts is not None and pts <= self._last_pts:
+            pts = self._last_pts + 1
+        if self.stream_size != (self.width, self.height):
+            frame_rgb = np.pad(frame_rgb, ((0, self.height % 2), (0, self.width % 2), (0, 0)), mode="edge")
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame_rgb), format="rgb24")
+        vf.pts, vf.time_base = pts, self.time_base
+        try:
+            for packet in self._stream.encode(vf):
+                self._out.mux(packet)
+            if self._audio is not None:
+                # audio up to this frame's time, so the two stay interleaved in the file
+                self._audio.copy_until(float((pts + 1 / self.rate / self.time_base) * self.time_base))
+        except (av.FFmpegError, OSError) as exc:
+            raise self._write_error(exc) from None
+        self._last_pts = pts
+        self.frames += 1
+
+    def close(self, *, rest_of_audio: bool = True) -> None:
+        """Flush the encoder and finish the file (idempotent).
+
+        ``rest_of_audio=False`` copies audio only up to the end of the last frame (for a
+        render that was interrupted); by default the rest of the audio is copied too.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            for packet in self._stream.encode(None):
+                self._out.mux(packet)
+            if self._audio is not None:
+                end = None if rest_of_audio else float(
+                    ((self._last_pts or 0) + 1 / self.rate / self.time_base) * self.time_base)
+                self._audio.copy_until(end)
+            self._out.close()
+        except (av.FFmpegError, OSError) as exc:
+            err = self._write_error(exc)
+            self._abort()
+            raise err from None
+        finally:
+            if self._audio is not None:
+                self._audio.close()
+
+    def _write_error(self, exc: BaseException) -> OutputError:
+        if _is_disk_full(exc):
+            return OutputError(f"disk full writing {self.path}: kept {self.frames} frames")
+        return OutputError(f"cannot write {self.path}: {_av_message(exc)}")
+
+    def _abort(self) -> None:
+        self._closed = True
+        try:
+            self._out.close()
+        except Exception:  # already failing; the first error is the one to report
+            pass
+        if self._audio is not None:
+            self._audio.close()
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _size_text(a: np.ndarray) -> str:
+    if a.ndim == 3:
+        return f"{a.shape[1]}x{a.shape[0]}x{a.shape[2]} {a.dtype}"
+    return f"{a.shape} {a.dtype}"
+
+
+class _AudioCopier:
+    """Remux the audio packets of a file into an output container, without re-encoding."""
+
+    def __init__(self, path: str | os.PathLike, out) -> None:
+        try:
+            self._in = av.open(str(path))
+        except (av.FFmpegError, OSError) as exc:
+            raise InputError(f"{path}: cannot read its audio: {_av_message(exc)}") from None
+        self.pairs = {}
+        for s in self._in.streams.audio:
+            try:
+                self.pairs[s.index] = out.add_stream_from_template(s)
+            except (av.FFmpegError, ValueError) as exc:
+                self._in.close()
+                raise OutputError(f"cannot copy audio stream #{s.index} ({s.codec_context.name}) "
+                                  f"into {Path(out.name).suffix or 'this file'}: {_av_message(exc)}") from None
+        self._out = out
+        self._packets = self._in.demux(*self._in.streams.audio) if self.pairs else iter(())
+        self._held = None  # a packet read ahead of the video, muxed later
+        self._done = not self.pairs
+
+    def copy_until(self, seconds: float | None) -> None:
+        """Mux audio packets that start before ``seconds`` (None: all that are left)."""
+        while not self._done:
+            packet = self._held
+            self._held = None
+            if packet is None:
+                try:
+                    packet = next(self._packets)
+                except StopIteration:
+                    self._done = True
+                    return
+                except av.FFmpegError:  # a truncated input: keep what was read
+                    self._done = True
+                    return
+            if packet.dts is None or packet.size == 0:
+                continue  # the demuxer's flush packet
+            if seconds is not None and packet.pts is not None and packet.pts * packet.time_base >= seconds:
+                self._held = packet
+                return
+            packet.stream = self.pairs[packet.stream.index]
+            self._out.mux(packet)
+
+    def close(self) -> None:
+        self._in.close()
