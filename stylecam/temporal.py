@@ -7,6 +7,8 @@ on the *input* frames, which do not flicker, and at a reduced size to stay cheap
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -33,11 +35,16 @@ def flow(src_gray: np.ndarray, dst_gray: np.ndarray, max_side: int | None = 320,
     return f
 
 
+@functools.lru_cache(maxsize=8)
+def _grid(h: int, w: int) -> np.ndarray:
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return np.dstack([gx, gy])
+
+
 def warp(image: np.ndarray, flow_to: np.ndarray) -> np.ndarray:
     """Sample ``image`` at p + flow_to[p]: brings a frame onto the grid the flow starts from."""
     h, w = flow_to.shape[:2]
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return cv2.remap(image, gx + flow_to[..., 0], gy + flow_to[..., 1], cv2.INTER_LINEAR,
+    return cv2.remap(image, _grid(h, w) + flow_to, None, cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_REPLICATE)
 
 
@@ -74,7 +81,9 @@ class Stabilizer:
 
     ``out = keep * warp(prev_out) + (1 - keep) * stylized`` where the flow is consistent and
     the warped input matches the current input (so new content and occlusions come through
-    at once); elsewhere the stylized frame as it is. ``keep`` = 0 turns it off.
+    at once); elsewhere the stylized frame as it is. ``keep`` = 0 turns it off. Flow, masks
+    and weights are computed at ``flow_side`` pixels; only the final warp and blend run at
+    the frame's size.
     """
 
     def __init__(self, keep: float = 0.6, flow_side: int = 320, match: float = 24.0):
@@ -82,22 +91,35 @@ class Stabilizer:
         self.reset()
 
     def reset(self) -> None:
-        self._prev_gray = None
+        self._prev_small = None
         self._prev_out = None
 
-    def __call__(self, frame: np.ndarray, stylized: np.ndarray) -> np.ndarray:
+    def _shrink(self, frame: np.ndarray) -> np.ndarray:
         g = gray(frame)
-        prev_gray, prev_out = self._prev_gray, self._prev_out
+        h, w = g.shape
+        if max(h, w) <= self.flow_side:
+            return g
+        k = self.flow_side / max(h, w)
+        return cv2.resize(g, (max(8, round(w * k)), max(8, round(h * k))), interpolation=cv2.INTER_AREA)
+
+    def __call__(self, frame: np.ndarray, stylized: np.ndarray) -> np.ndarray:
+        small = self._shrink(frame)
+        prev_small, prev_out = self._prev_small, self._prev_out
         out = stylized
         if (self.keep > 0 and prev_out is not None and prev_out.shape == stylized.shape
-                and prev_gray.shape == g.shape):
-            bw = flow(g, prev_gray, self.flow_side)
-            fw = flow(prev_gray, g, self.flow_side)
-            warped_in = warp(prev_gray, bw)
-            trust = consistent(bw, fw) & (cv2.absdiff(warped_in, g) < self.match)
-            weight = cv2.GaussianBlur(trust.astype(np.float32), (0, 0), 2.0) * self.keep
-            warped = warp(prev_out, bw).astype(np.float32)
-            out = (weight[..., None] * warped + (1 - weight[..., None]) * stylized).round()
-            out = out.astype(np.uint8)
-        self._prev_gray, self._prev_out = g, out
+                and prev_small.shape == small.shape):
+            dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+            bw = dis.calc(small, prev_small, None)  # current -> previous
+            fw = dis.calc(prev_small, small, None)
+            trust = consistent(bw, fw) & (cv2.absdiff(warp(prev_small, bw), small) < self.match)
+            weight = cv2.GaussianBlur(trust.astype(np.float32), (0, 0), 1.0) * self.keep
+            h, w = stylized.shape[:2]
+            sh, sw = small.shape
+            if (sh, sw) != (h, w):
+                weight = cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR)
+                bw = cv2.resize(bw, (w, h), interpolation=cv2.INTER_LINEAR)
+                bw[..., 0] *= w / sw
+                bw[..., 1] *= h / sh
+            out = cv2.blendLinear(warp(prev_out, bw), stylized, weight, 1.0 - weight)
+        self._prev_small, self._prev_out = small, out
         return out
