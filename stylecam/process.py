@@ -12,6 +12,7 @@ import numpy as np
 from . import frames
 from .engine import Engine
 from .errors import UsageError
+from .temporal import Stabilizer
 
 
 @dataclass
@@ -21,12 +22,15 @@ class Settings:
     strength: float = 1.0  # 0 = original, 1 = fully stylized
     preserve_color: bool = False
     max_side: int | None = None  # run the style model at most this big (None: frame size)
+    stabilize: float = 0.0  # 0..1: how much of the flow-warped previous output to keep (video)
 
     def check(self) -> "Settings":
         if not 0.0 <= self.strength <= 1.0:
             raise UsageError(f"--strength must be between 0 and 1, got {self.strength:g}")
         if self.max_side is not None and self.max_side < 32:
             raise UsageError(f"--max-side must be at least 32, got {self.max_side}")
+        if not 0.0 <= self.stabilize < 1.0:
+            raise UsageError(f"--stabilize must be at least 0 and below 1, got {self.stabilize:g}")
         return self
 
 
@@ -34,8 +38,10 @@ class Processor:
     """Style model (optional) then super-resolution model (optional) on each frame.
 
     The style runs at ``settings.max_side`` and comes back to the frame's size, so strength
-    and preserve-colour mix pixels that line up. A super-resolution model then multiplies
-    the size by its scale.
+    and preserve-colour mix pixels that line up. With ``settings.stabilize`` > 0 the style
+    output is blended with the previous one carried along the input's optical flow (calls
+    must then come in frame order; ``reset()`` between clips). A super-resolution model then
+    multiplies the size by its scale.
     """
 
     def __init__(self, style: Engine | None = None, upscale: Engine | None = None,
@@ -46,6 +52,11 @@ class Processor:
             raise UsageError(f"'{upscale.info.name}' is a style, not a super-resolution model")
         self.style, self.upscale = style, upscale
         self.settings = (settings or Settings()).check()
+        self._stabilizer = Stabilizer()
+
+    def reset(self) -> None:
+        """Forget the previous frame (a new clip, a seek, a changed source)."""
+        self._stabilizer.reset()
 
     @property
     def scale(self) -> int:
@@ -57,7 +68,11 @@ class Processor:
         if self.style is not None and s.strength > 0:
             h, w = out.shape[:2]
             small = frames.resize(out, *frames.fit_max_side(h, w, s.max_side))
-            styled = frames.resize(self.style.run(small), h, w)
+            styled = self.style.run(small)
+            if s.stabilize > 0:
+                self._stabilizer.keep = s.stabilize
+                styled = self._stabilizer(small, styled)
+            styled = frames.resize(styled, h, w)
             if s.preserve_color:
                 styled = frames.preserve_color(styled, out)
             out = frames.blend(styled, out, s.strength)

@@ -94,3 +94,21 @@ def test_settings_out_of_range():
         Settings(strength=1.5).check()
     with pytest.raises(UsageError, match=r"^--max-side must be at least 32, got 8$"):
         Settings(max_side=8).check()
+
+
+def test_processor_stabilize_carries_the_previous_output(tmp_path):
+    inv = engine.Engine(write_model(tmp_path / "inv.onnx", "invert"), device="cpu")
+    import cv2
+    f = cv2.GaussianBlur(test_frame(64, 96), (0, 0), 3)  # camera-like: smooth, then sensor noise
+    rng = np.random.default_rng(0)
+    noisy = [np.clip(f.astype(int) + rng.integers(-3, 4, f.shape), 0, 255).astype(np.uint8) for _ in range(2)]
+    plain = Processor(inv)
+    steady = Processor(inv, settings=Settings(stabilize=0.8))
+    a0, a1 = plain(noisy[0]), plain(noisy[1])
+    b0, b1 = steady(noisy[0]), steady(noisy[1])
+    np.testing.assert_array_equal(a0, b0)  # first frame: nothing to carry
+    assert np.abs(b1.astype(int) - b0).mean() < 0.6 * np.abs(a1.astype(int) - a0).mean()
+    steady.reset()
+    np.testing.assert_array_equal(steady(noisy[1]), a1)
+    with pytest.raises(UsageError, match=r"^--stabilize must be at least 0 and below 1, got 1$"):
+        Settings(stabilize=1.0).check()
