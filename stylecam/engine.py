@@ -7,11 +7,13 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+import platformdirs
 
 from .errors import DeviceError, ModelError
 from .frames import as_frame
@@ -49,6 +51,19 @@ def cuda_usable() -> bool:
     return sess.get_providers()[0] == CUDA
 
 
+def cache_dir() -> Path:
+    """Where optimised models are kept (``STYLECAM_CACHE_DIR`` overrides)."""
+    env = os.environ.get("STYLECAM_CACHE_DIR")
+    return Path(env) if env else platformdirs.user_cache_path("stylecam") / "ort"
+
+
+def _cached_path(model: Path) -> Path:
+    """A cache file name that changes when the model, onnxruntime or the CPU flags change."""
+    st = model.stat()
+    key = f"{model.resolve()}|{st.st_size}|{st.st_mtime_ns}|{ort.__version__}|{ort.get_device()}"
+    return cache_dir() / f"{model.stem}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.ort.onnx"
+
+
 def _providers(device: str) -> list[str]:
     if device not in DEVICES:
         raise DeviceError(f"unknown device '{device}'; use one of {', '.join(DEVICES)}")
@@ -64,18 +79,36 @@ class Engine:
     """One onnxruntime session for one stylecam model."""
 
     def __init__(self, model: ModelInfo | str | os.PathLike, device: str = "auto",
-                 threads: int | None = None):
+                 threads: int | None = None, cache: bool = True):
         self.info = model if isinstance(model, ModelInfo) else check_model(model)
         providers = _providers(device)
         opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = threads or default_threads()
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.log_severity_level = 3
+        source = Path(self.info.path)
+        # On the CPU, keep the fully optimised graph: the next session of this model (a style
+        # switch, the next run) loads it without optimising again.
+        cached = _cached_path(source) if cache and providers == [CPU] else None
+        if cached is not None and cached.is_file():
+            source, level = cached, ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        else:
+            level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            if cached is not None:
+                try:
+                    cached.parent.mkdir(parents=True, exist_ok=True)
+                    opts.optimized_model_filepath = str(cached)
+                except OSError:  # a read-only cache costs time, never a failure
+                    pass
+        opts.graph_optimization_level = level
         try:
-            self.session = ort.InferenceSession(str(self.info.path), opts, providers=providers)
+            self.session = ort.InferenceSession(str(source), opts, providers=providers)
         except Exception as exc:
+            if source != Path(self.info.path):  # a stale or broken cache entry: start over
+                cached.unlink(missing_ok=True)
+                self.__init__(self.info, device, threads, cache=False)
+                return
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"{self.info.path}: onnxruntime cannot load it: {first}") from None
         self.providers = self.session.get_providers()

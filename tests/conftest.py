@@ -16,4 +16,5 @@ def isolated_catalog(tmp_path, monkeypatch):
     user.mkdir()
     monkeypatch.setenv("STYLECAM_ASSETS_DIR", str(builtin))
     monkeypatch.setenv("STYLECAM_MODELS_DIR", str(user))
+    monkeypatch.setenv("STYLECAM_CACHE_DIR", str(tmp_path / "ort_cache"))
     return builtin, user

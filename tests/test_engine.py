@@ -112,3 +112,17 @@ def test_processor_stabilize_carries_the_previous_output(tmp_path):
     np.testing.assert_array_equal(steady(noisy[1]), a1)
     with pytest.raises(UsageError, match=r"^--stabilize must be at least 0 and below 1, got 1$"):
         Settings(stabilize=1.0).check()
+
+
+def test_optimised_model_is_cached_and_reused(tmp_path):
+    path = write_model(tmp_path / "swap.onnx", "swap")
+    f = test_frame(40, 70)
+    first = engine.Engine(path, device="cpu")
+    cached = list(engine.cache_dir().glob("swap-*.ort.onnx"))
+    assert len(cached) == 1
+    second = engine.Engine(path, device="cpu")  # loads the cached graph
+    np.testing.assert_array_equal(first.run(f), second.run(f))
+    np.testing.assert_array_equal(second.run(f), f[..., ::-1])
+    cached[0].write_bytes(b"corrupt")  # a broken cache entry is dropped, never fatal
+    third = engine.Engine(path, device="cpu")
+    np.testing.assert_array_equal(third.run(f), f[..., ::-1])
