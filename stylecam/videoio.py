@@ -218,3 +218,102 @@ class _AudioCopier:
 
     def close(self) -> None:
         self._in.close()
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video file says about itself before decoding."""
+
+    path: Path
+    width: int
+    height: int
+    rate: Fraction  # average frame rate
+    time_base: Fraction  # unit of the frames' pts
+    frames: int  # frame count from the header; 0 when the container does not say
+    duration: float | None  # seconds of the video stream, when the container says
+    audio_streams: int
+
+
+class VideoReader:
+    """Decode the first video stream of a file to RGB frames, on FFmpeg's own threads.
+
+    Iterating yields ``(rgb, pts, time_base)``; ``rgb`` is (H, W, 3) uint8. When the file
+    ends before its header says (or breaks off with a decode error), the frames that
+    decoded are yielded and then ``TruncatedInputError`` is raised ("ended early at frame
+    N"); ``truncated`` and ``decoded`` say the same afterwards.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        p = self.path
+        if not p.exists():
+            raise InputError(f"{p}: no such file")
+        if p.is_dir():
+            raise InputError(f"{p}: is a folder, not a video")
+        if p.stat().st_size == 0:
+            raise InputError(f"{p}: the file is empty")
+        try:
+            self._in = av.open(str(p))
+        except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{p}: not a video file FFmpeg can read ({_av_message(exc)})") from None
+        if not self._in.streams.video:
+            audio = bool(self._in.streams.audio)
+            self._in.close()
+            raise InputError(f"{p}: has no video stream" + (" (audio only)" if audio else ""))
+        self._stream = s = self._in.streams.video[0]
+        s.thread_type = "AUTO"  # frame + slice threads inside FFmpeg
+        rate = s.average_rate or s.guessed_rate or Fraction(30)
+        tb = s.time_base or 1 / Fraction(rate)
+        self.info = VideoInfo(path=p, width=s.codec_context.width, height=s.codec_context.height,
+                              rate=Fraction(rate), time_base=Fraction(tb), frames=int(s.frames or 0),
+                              duration=_stream_seconds(s), audio_streams=len(self._in.streams.audio))
+        self.decoded = 0
+        self.truncated = False
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, int, Fraction]]:
+        info = self.info
+        step = 1 / info.rate / info.time_base  # one frame in pts units
+        last_end = 0.0
+        broke = False
+        try:
+            for frame in self._in.decode(self._stream):
+                pts = frame.pts if frame.pts is not None else round(self.decoded * step)
+                rgb = frame.to_ndarray(format="rgb24")
+                self.decoded += 1
+                last_end = float((pts + step) * info.time_base)
+                yield rgb, int(pts), info.time_base
+        except (av.FFmpegError, OSError) as exc:
+            if self.decoded == 0:
+                raise InputError(f"{self.path}: no frame could be decoded ({_av_message(exc)})") from None
+            broke = True
+        if self.decoded == 0:
+            raise InputError(f"{self.path}: no frame could be decoded")
+        short = info.frames and self.decoded < info.frames
+        early = info.duration is not None and last_end < info.duration - 1.5 / float(info.rate)
+        if broke or short or early:
+            self.truncated = True
+            raise TruncatedInputError(f"{self.path}: input ended early at frame {self.decoded}"
+                                      + (f" of {info.frames}" if info.frames else ""))
+
+    def close(self) -> None:
+        self._in.close()
+
+    def __enter__(self) -> "VideoReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _stream_seconds(stream) -> float | None:
+    """The video stream's own duration: the header's, or Matroska's per-track DURATION tag."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    tag = stream.metadata.get("DURATION") or stream.metadata.get("duration")
+    if tag:
+        try:
+            h, m, sec = tag.split(":")
+            return int(h) * 3600 + int(m) * 60 + float(sec)
+        except ValueError:
+            return None
+    return None
