@@ -27,6 +27,9 @@ from .errors import InputError, OutputError, TruncatedInputError
 # frag_duration (µs) bounds what a kill can lose even when keyframes are far apart.
 _CRASH_SAFE_MP4 = {"movflags": "frag_keyframe+empty_moov+default_base_moof",
                    "frag_duration": "1000000", "flush_packets": "1"}
+# Matroska buffers a whole cluster (up to 5 s) in memory; cut them at 1 s so a kill loses
+# little, and flush every packet to the file.
+_CRASH_SAFE_MKV = {"cluster_time_limit": "1000", "flush_packets": "1"}
 _MP4_LIKE = {".mp4", ".m4v", ".mov"}
 
 
@@ -46,7 +49,8 @@ class VideoWriter:
     ``write`` (default ``1 / rate``, so pts are frame indices). With ``pts=None`` a frame
     gets the next frame index. A pts not after the previous one is moved one tick after it
     (encoders need strictly increasing pts). ``crash_safe`` writes MP4 as fragmented MP4
-    (MKV is crash safe as it is). ``audio_from``: a path whose audio streams are copied
+    and MKV in 1 s clusters, flushed as they go, so a killed writer leaves a playable file
+    (fragmented MP4 starts at the encoder's B-frame delay, as it cannot carry an edit list). ``audio_from``: a path whose audio streams are copied
     packet by packet (no re-encode), interleaved as the video advances.
     """
 
@@ -67,8 +71,8 @@ class VideoWriter:
         options = {}
         if crash_safe and self.path.suffix.lower() in _MP4_LIKE:
             options = dict(_CRASH_SAFE_MP4)
-        elif crash_safe:
-            options = {"flush_packets": "1"}
+        elif crash_safe and self.path.suffix.lower() in (".mkv", ".webm"):
+            options = dict(_CRASH_SAFE_MKV)
         try:
             self._out = av.open(str(self.path), "w", container_options=options)
         except (av.FFmpegError, OSError, ValueError) as exc:
