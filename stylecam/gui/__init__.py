@@ -1,0 +1,1 @@
+"""The stylecam window (PySide6). The only part of stylecam that imports Qt."""

@@ -1,0 +1,100 @@
+"""``stylecam``: the window. A webcam or a video, stylized live.
+
+    stylecam [--source INDEX|FILE] [--style NAME] [--size 240|360|480|720|full]
+             [--device auto|cpu|cuda] [--record FILE] [--quit-after SECONDS]
+
+Options a user gets wrong (unknown style, missing file, no CUDA) end in one line on
+stderr and exit status 2 before any window opens.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+from ..cli import ArgumentParser, run_cli
+from ..engine import DEVICES, _providers
+from ..errors import OutputError, UsageError
+from ..models import Catalog
+
+SIZE_CHOICES = ("240", "360", "480", "720", "full")
+ORIGINAL_NAMES = ("original", "none")
+
+
+def parser() -> ArgumentParser:
+    p = ArgumentParser(prog="stylecam", description="A webcam or a video, stylized live.")
+    p.add_argument("--source", help="webcam index (0, 1, …), a video file or a picture; "
+                   "default: the first webcam, else a demo")
+    p.add_argument("--style", help="style name (see the dropdown), a path to an .onnx model, or 'original'")
+    p.add_argument("--size", choices=SIZE_CHOICES, help="processing height (default: last used, else 360)")
+    p.add_argument("--device", choices=DEVICES, default="auto", help="where models run (default: auto)")
+    p.add_argument("--record", metavar="FILE", help="start recording to FILE (.mkv) at once")
+    p.add_argument("--quit-after", metavar="SECONDS", type=float,
+                   help="close the window after SECONDS (for scripted runs)")
+    p.add_argument("--no-loop", action="store_true", help="stop at the end of a video file")
+    return p
+
+
+def _settings():
+    from PySide6.QtCore import QSettings
+
+    path = os.environ.get("STYLECAM_SETTINGS")  # an ini file; tests and scripts keep theirs apart
+    return QSettings(path, QSettings.Format.IniFormat) if path else QSettings("stylecam", "stylecam")
+
+
+def _main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    if args.quit_after is not None and args.quit_after <= 0:
+        raise UsageError(f"--quit-after must be more than 0, got {args.quit_after:g}")
+    _providers(args.device)  # --device cuda without CUDA: the engine's one-line message
+    style = "settings"
+    if args.style is not None:
+        style = None if args.style.lower() in ORIGINAL_NAMES else Catalog().resolve(args.style)
+    record = None
+    if args.record:
+        record = Path(args.record).expanduser()
+        if record.is_dir():
+            raise OutputError(f"--record {record}: is a folder")
+        if not record.parent.is_dir():
+            raise OutputError(f"--record {record}: folder {record.parent} does not exist")
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from ..sources import open_source
+    from .window import MainWindow, size_value
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("stylecam")
+    app.setOrganizationName("stylecam")
+    settings = _settings()
+    spec = args.source
+    if spec is None:
+        last = str(settings.value("source", "") or "")
+        spec = last if last and (last.isdigit() or Path(last).exists()) else None
+    source, note = open_source(spec, loop=not args.no_loop)
+    size = size_value(args.size) if args.size else "settings"
+    window = MainWindow(source, style=style, size=size, device=args.device, settings=settings,
+                        source_note=note,
+                        source_spec=str(Path(spec).resolve()) if spec and not str(spec).isdigit() else spec)
+    window.show()
+    if record is not None:
+        window.start_recording(record)
+    if args.quit_after:
+        QTimer.singleShot(int(args.quit_after * 1000), window.close)
+    # Ctrl-C in the terminal closes the window properly (Qt would otherwise ignore it
+    # until the next Python bytecode runs, i.e. never while idle in exec()).
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    tick = QTimer(interval=200, timeout=lambda: None)
+    tick.start()
+    return app.exec()
+
+
+def main(argv=None) -> int:
+    return run_cli(_main, argv, prog="stylecam")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Qt wiring of the Qt-free live pipeline: thread callbacks become queued signals.
+
+The callbacks run on the capture, loader, worker and recorder threads; emitting a signal
+of this object (which lives on the UI thread) from there queues the call to the UI
+thread, so widgets are only ever touched on the main thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from fractions import Fraction
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from ..live import Pipeline, Result
+from ..recorder import Recorder
+from ..sources import Source
+
+
+class QtPipeline(QObject):
+    """``live.Pipeline`` plus recording, as signals for the window."""
+
+    frameReady = Signal()  # a new result waits in the display slot: call take()
+    error = Signal(str)
+    status = Signal(str)
+    ended = Signal(str)  # the source ended (a file with loop off)
+    modelChanged = Signal(object, str)  # ModelInfo or None (Original), device ("CPU"/"CUDA")
+    modelFailed = Signal(object, str)  # ModelInfo, message
+    recordingStopped = Signal(str, int, str)  # path, frames, error ("" when all went well)
+
+    def __init__(self, source: Source | None = None, *, device: str = "auto",
+                 threads: int | None = None, retry_s: float = 3.0, parent=None):
+        super().__init__(parent)
+        self.live = Pipeline(source, device=device, threads=threads, retry_s=retry_s,
+                             on_frame=self.frameReady.emit, on_error=self.error.emit,
+                             on_status=self.status.emit, on_end=self.ended.emit,
+                             on_model=self.modelChanged.emit, on_model_failed=self.modelFailed.emit)
+        self.recorder: Recorder | None = None
+        self.sinks: dict[str, object] = {}
+
+    @property
+    def worker(self):
+        return self.live.worker
+
+    @property
+    def stats(self):
+        return self.live.stats
+
+    def start(self) -> None:
+        self.live.start()
+
+    def set_source(self, source: Source) -> None:
+        self.live.set_source(source)
+
+    def take(self) -> Result | None:
+        return self.live.take()
+
+    # -- recording ----------------------------------------------------------------------
+    def start_recording(self, path: str | Path) -> Recorder:
+        """Record the worker's output to ``path`` (raises OutputError if it cannot start)."""
+        self.stop_recording()
+        source = self.live.source
+        rate = source.rate if source is not None and source.rate else Fraction(30)
+        self.recorder = Recorder(path, rate, on_stopped=self._recording_stopped)
+        self.live.worker.add_sink(self.recorder)
+        return self.recorder
+
+    def _recording_stopped(self, path, frames, error) -> None:
+        self.recordingStopped.emit(str(path), int(frames), error)
+
+    def stop_recording(self, wait: bool = False) -> None:
+        """Stop recording; the file is finished on the recorder's thread (``wait``: block)."""
+        rec, self.recorder = self.recorder, None
+        if rec is None:
+            return
+        self.live.worker.remove_sink(rec)
+        if wait:
+            rec.stop()
+        else:  # finishing the file encodes the last frames: not on the UI thread
+            threading.Thread(target=rec.stop, name="stylecam-recorder-stop", daemon=True).start()
+
+    # -- other sinks (virtual camera) -------------------------------------------------------
+    def add_sink(self, name: str, sink) -> None:
+        self.remove_sink(name)
+        self.sinks[name] = sink
+        self.live.worker.add_sink(sink)
+
+    def remove_sink(self, name: str) -> None:
+        sink = self.sinks.pop(name, None)
+        if sink is not None:
+            self.live.worker.remove_sink(sink)
+            threading.Thread(target=sink.stop, daemon=True).start()
+
+    def stop(self) -> None:
+        self.stop_recording(wait=True)
+        for name in list(self.sinks):
+            self.remove_sink(name)
+        self.live.stop()
