@@ -1,0 +1,266 @@
+"""stylecam-render end to end: real clips made with PyAV, real contract models run by onnxruntime."""
+
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from fractions import Fraction
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from stylecam import render
+from stylecam.engine import cuda_usable
+from stylecam.testing import make_audio_only, make_clip, test_frame, write_model
+
+RATE = Fraction(30000, 1001)
+TOL = 12  # mean |difference| allowed after H.264 (yuv420p alone costs ~8 on these frames)
+
+
+def run(capsys, *argv):
+    code = render.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line(err):
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def last_line(err):
+    return re.split(r"[\r\n]+", err.strip())[-1]
+
+
+def decode(path):
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        return [(f.to_ndarray(format="rgb24"), f.pts * s.time_base) for f in c.decode(s)]
+
+
+def audio_seconds(path):
+    with av.open(str(path)) as c:
+        return [s.duration * s.time_base for s in c.streams.audio]
+
+
+def listing(folder):
+    """What a render may not change: everything but the engine's graph cache."""
+    return sorted(p for p in os.listdir(folder) if p != "ort_cache")
+
+
+def mean_abs(a, b):
+    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
+@pytest.fixture
+def clip(tmp_path):
+    return make_clip(tmp_path / "clip.mp4", frames=30, width=98, height=66, rate=RATE)
+
+
+@pytest.fixture
+def models(tmp_path, isolated_catalog):
+    """'wave' (invert) and 'swap' as built-ins, 'nn2' (x2 nearest) as a user model."""
+    builtin, user = isolated_catalog
+    write_model(builtin / "wave.onnx", "invert", name="wave")
+    write_model(builtin / "swap.onnx", "swap", name="swap")
+    write_model(user / "nn2.onnx", "nearest", kind="sr", scale=2, name="nn2")
+    return builtin, user
+
+
+def test_video_round_trip_keeps_count_rate_timestamps_and_audio(tmp_path, clip, models, capsys):
+    code, out, err = run(capsys, clip, "--style", "wave", "--json")
+    assert code == 0, err
+    dst = tmp_path / "clip_wave.mp4"  # default name beside the input
+    summary = json.loads(out)
+    assert summary["output"] == str(dst) and summary["frames"] == 30
+    assert summary["audio_streams_copied"] == 1 and summary["truncated"] is False
+    assert summary["device"] == "CPU" and summary["model_ms_median"] > 0
+    src_frames, out_frames = decode(clip), decode(dst)
+    assert len(out_frames) == len(src_frames) == 30
+    assert [t for _, t in out_frames] == [t for _, t in src_frames]
+    with av.open(str(dst)) as c:
+        v = c.streams.video[0]
+        assert (v.width, v.height, v.average_rate, v.codec_context.name) == (98, 66, RATE, "h264")
+    assert audio_seconds(dst) == audio_seconds(clip)
+    # the model applied to the decoded input, up to H.264's loss; an inversion is far off that
+    for (a, _), (b, _) in zip(src_frames, out_frames):
+        assert mean_abs(b, 255 - a) < TOL
+        assert mean_abs(b, a) > 5 * TOL
+
+
+def test_style_then_upscale_and_upscale_alone(tmp_path, clip, models, capsys):
+    code, _, err = run(capsys, clip, "--style", "swap", "--upscale", "2", "-o", tmp_path / "big.mkv")
+    assert code == 0, err
+    src, big = decode(clip), decode(tmp_path / "big.mkv")
+    assert len(big) == 30 and big[0][0].shape == (132, 196, 3)
+    for (a, _), (b, _) in zip(src, big):
+        want = cv2.resize(a[..., ::-1], (196, 132), interpolation=cv2.INTER_NEAREST)
+        assert mean_abs(b, want) < TOL
+    code, _, err = run(capsys, clip, "--upscale", "nn2")
+    assert code == 0, err
+    only = decode(tmp_path / "clip_x2.mp4")
+    assert only[5][0].shape == (132, 196, 3)
+    assert mean_abs(only[5][0], cv2.resize(src[5][0], (196, 132), interpolation=cv2.INTER_NEAREST)) < TOL
+
+
+def test_image_and_folder(tmp_path, models, capsys):
+    photo = tmp_path / "photo.png"
+    frame = test_frame(65, 97)  # odd sizes are fine for pictures
+    cv2.imwrite(str(photo), frame[..., ::-1])
+    style = write_model(tmp_path / "inv.onnx", "invert", name="inv")
+    code, _, err = run(capsys, photo, "--style", style)
+    assert code == 0, err
+    got = cv2.imread(str(tmp_path / "photo_inv.png"))[..., ::-1]
+    assert np.array_equal(got, 255 - frame)  # png: exact
+
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), frame[..., ::-1])
+    cv2.imwrite(str(folder / "b.jpg"), test_frame(40, 60, seed=1)[..., ::-1])
+    (folder / "notes.txt").write_text("skipped")
+    code, out, err = run(capsys, folder, "--style", "swap", "--json")
+    assert code == 0, err
+    done = tmp_path / "folder_swap"
+    assert sorted(p.name for p in done.iterdir()) == ["a.png", "b.jpg"]
+    assert np.array_equal(cv2.imread(str(done / "a.png")), frame)  # swapped twice = BGR on disk
+    assert json.loads(out)["frames"] == 2
+
+
+def test_several_inputs_go_to_a_folder(tmp_path, clip, models, capsys):
+    photo = tmp_path / "photo.jpg"
+    cv2.imwrite(str(photo), test_frame(48, 64)[..., ::-1])
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    code, out, err = run(capsys, clip, photo, "--style", "wave", "-o", out_dir, "--json")
+    assert code == 0, err
+    assert [s["output"] for s in json.loads(out)] == [str(out_dir / "clip_wave.mp4"), str(out_dir / "photo_wave.jpg")]
+
+
+def bad_cases(tmp_path, clip):
+    """(argv, expected stderr line or a prefix ending in '…') for every user error."""
+    empty = tmp_path / "empty.mp4"
+    empty.touch()
+    text = tmp_path / "notes.mp4"
+    text.write_text("hello\n" * 100)
+    sound = make_audio_only(tmp_path / "sound.m4a")
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"\x00\x01not onnx at all" * 10)
+    broken = write_model(tmp_path / "broken.onnx", "invert", output_name="out")
+    missing = tmp_path / "missing.mp4"
+    nodir = tmp_path / "nodir"
+    return [
+        ([missing, "--style", "wave"], f"{missing}: no such file or folder"),
+        ([empty, "--style", "wave"], f"{empty}: the file is empty"),
+        ([text, "--style", "wave"], f"{text}: not a video file FFmpeg can read (Invalid data found when processing input)"),
+        ([sound, "--style", "wave"], f"{sound}: has no video stream (audio only)"),
+        ([clip, "--style", "wavy"], "unknown style 'wavy'; did you mean 'wave'? known: swap, wave"),
+        ([clip, "--style", junk], f"{junk}: not a stylecam model: it is not an ONNX file …"),
+        ([clip, "--style", broken], f"{broken}: not a stylecam model: it must have one output named 'image', has ['out']"),
+        ([clip, "--style", "wave", "-o", nodir / "x.mp4"], f"{nodir}: output folder does not exist"),
+        ([clip, "--style", "wave", "-o", tmp_path / "x.avi"], f"{tmp_path / 'x.avi'}: a video output must end in .mp4, .mkv, .mov, .m4v"),
+        ([clip, "--style", "wave", "--strength", "1.5"], "--strength must be between 0 and 1, got 1.5"),
+        ([clip, "--style", "wave", "--max-side", "10"], "--max-side must be at least 32, got 10"),
+        ([clip, "--style", "wave", "--threads", "0"], "--threads must be at least 1, got 0"),
+        ([clip, "--style", "wave", "--preset", "warp"], "--preset must be one of ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow, got 'warp'"),
+        ([clip], "give --style NAME, --upscale 2|4|NAME, or both"),
+        ([clip, "--upscale", "4"], "no x4 super-resolution model; known: nn2 (x2)"),
+        ([clip, "--style", "nn2"], "unknown style 'nn2'; known: swap, wave"),
+        ([clip, "--style", "wave", "--bogus"], "unrecognized arguments: --bogus"),
+    ]
+
+
+def test_every_bad_input_is_one_line_exit_2_and_touches_nothing(tmp_path, clip, models, capsys):
+    for argv, message in bad_cases(tmp_path, clip):
+        before = listing(tmp_path)
+        code, out, err = run(capsys, *argv)
+        line = one_line(err)
+        assert code == 2, (argv, err)
+        if message.endswith("…"):
+            assert line.startswith(f"stylecam-render: {message[:-1]}"), line
+        else:
+            assert line == f"stylecam-render: {message}"
+        assert listing(tmp_path) == before, argv  # nothing written, no temp left
+
+
+def test_existing_output_is_refused_and_untouched_then_overwritten(tmp_path, clip, models, capsys):
+    dst = tmp_path / "clip_wave.mp4"
+    dst.write_bytes(b"precious")
+    code, _, err = run(capsys, clip, "--style", "wave")
+    assert code == 2
+    assert one_line(err) == f"stylecam-render: {dst}: already exists (use --overwrite to replace it)"
+    assert dst.read_bytes() == b"precious"
+    # with --overwrite, a render that fails still leaves it untouched
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video\n" * 20)
+    code, _, err = run(capsys, text, "--style", "wave", "--overwrite", "-o", dst)
+    assert code == 2 and one_line(err).startswith(f"stylecam-render: {text}: not a video file")
+    assert dst.read_bytes() == b"precious"
+    code, _, err = run(capsys, clip, "--style", "wave", "--overwrite")
+    assert code == 0 and len(decode(dst)) == 30, err
+    assert not [p for p in os.listdir(tmp_path) if ".partial" in p]
+
+
+def test_truncated_input_renders_what_decodes_and_says_so(tmp_path, models, capsys):
+    src = make_clip(tmp_path / "long.mkv", frames=60, width=96, height=64)
+    cut = tmp_path / "cut.mkv"
+    data = src.read_bytes()
+    cut.write_bytes(data[: len(data) * 6 // 10])
+    code, _, err = run(capsys, cut, "--style", "wave")
+    assert code == 2
+    dst = tmp_path / "cut_wave.mkv"
+    n = len(decode(dst))
+    assert 10 < n < 60
+    assert last_line(err) == f"stylecam-render: {cut}: input ended early at frame {n}; kept {n} frames in {dst}"
+
+
+@pytest.mark.skipif(cuda_usable(), reason="CUDA works here")
+def test_device_cuda_without_cuda_is_one_line(clip, models, capsys):
+    code, _, err = run(capsys, clip, "--style", "wave", "--device", "cuda")
+    assert code == 2
+    assert one_line(err).startswith("stylecam-render: --device cuda: CUDA is not usable here")
+
+
+def test_sigint_mid_render_keeps_a_playable_file_and_exits_130(tmp_path, models):
+    frames = 400
+    src = make_clip(tmp_path / "long.mp4", frames=frames, width=160, height=120)
+    dst = tmp_path / "long_out.mp4"
+    # x2 upscale and a slow preset make the render take seconds, so there is time to interrupt
+    cmd = [sys.executable, "-m", "stylecam.render", str(src), "--style", "wave", "--upscale", "2",
+           "--preset", "veryslow", "-o", str(dst)]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    err = b""
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:  # wait until the progress bar shows frames done
+            ready, _, _ = select.select([proc.stderr], [], [], 0.5)
+            if ready:
+                chunk = os.read(proc.stderr.fileno(), 4096)
+                if not chunk:
+                    break
+                err += chunk
+                done = [int(m) for m in re.findall(rb"\b(\d+)/%d\b" % frames, err)]
+                if done and max(done) >= 10:
+                    break
+        proc.send_signal(signal.SIGINT)
+        rest_out, rest_err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    err += rest_err
+    text = err.decode()
+    assert proc.returncode == 130, text
+    kept = decode(dst)
+    assert 0 < len(kept) < frames
+    assert last_line(text) == f"stylecam-render: interrupted: kept {len(kept)} frames in {dst}"
+    assert not [p for p in os.listdir(tmp_path) if ".partial" in p]
+    assert audio_seconds(dst)[0] <= kept[-1][1] + Fraction(1, 10)  # audio cut with the video
