@@ -9,9 +9,16 @@ Tiers:
   five residual blocks of 128, two x2 upsample-then-conv stages, 9x9 conv to 3, instance
   norm, reflection padding; SR: 9x9 conv 64, four residual blocks of 64, log2(s)
   upsample-then-conv stages, 9x9 conv to 3, batch norm).
-- ``fast``: built for real time on a 2-core CPU (see ``FastSpec``; chosen by
-  ``benchmarks/speed.py --candidates``): the work happens at 1/8 resolution, zero padding,
-  instance norm only at low resolution, and a pixel shuffle back to full size.
+- ``fast``: built for real time on a 2-core CPU, chosen by measurement
+  (``benchmarks/speed.py --only-candidates``): three 3x3 stride-2 convs (16/32/64) take the
+  frame to 1/8 resolution, three residual blocks of 64 work there (instance norm only at
+  that resolution, where it is cheap), two nearest-x2 + 3x3 conv stages (32, 16) and a 3x3
+  conv to 12 + pixel shuffle return to full size; zero padding inside. About 2.1 GMAC per
+  640x480 frame (the paper's net: 47), ~28 ms at 640x480 and ~7 ms at 320x240 through
+  onnxruntime on 2 cores, contract wrapper included.
+
+The architectures are FINAL once built-in/base models are trained with them: a change
+needs a new ``arch_name`` and retraining.
 """
 
 from __future__ import annotations
@@ -241,7 +248,8 @@ class FastSRNet(nn.Module):
         return base + self.body(x)
 
 
-FAST_STYLE = FastSpec()
+# The shipped fast tier (final: base and built-in models are trained with it).
+FAST_STYLE = FastSpec(widths=(16, 32, 64), blocks=3, norm_low=True, depthwise=False, down="conv", up="nearest")
 
 
 # ----------------------------------------------------------------------------- factory

