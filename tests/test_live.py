@@ -1,0 +1,212 @@
+"""The Qt-free live pipeline: slot, stats, capture loop, worker, pipeline."""
+
+import threading
+import time
+
+import numpy as np
+import onnx
+import pytest
+
+from stylecam.live import CaptureLoop, LatestSlot, Pipeline, Stats, Worker, processing_max_side
+from stylecam.models import check_model, user_dir
+from stylecam.sources import Source, SyntheticSource
+from stylecam.testing import contract_graph, test_frame, write_model
+
+
+def model(op="invert", name=None):
+    return check_model(write_model(user_dir() / f"{name or op}.onnx", op, name=name))
+
+
+def unloadable_model(tmp_path):
+    """Keeps the contract on paper, but onnxruntime refuses the graph (uint8 - float)."""
+    proto = contract_graph("invert", name="unloadable")
+    proto.graph.initializer[0].CopyFrom(onnx.helper.make_tensor("c255", onnx.TensorProto.FLOAT, [], [255.0]))
+    path = tmp_path / "unloadable.onnx"
+    onnx.save(proto, str(path))
+    return check_model(path)
+
+
+def test_slot_keeps_the_newest_and_counts_drops():
+    slot = LatestSlot()
+    assert slot.put(1) is False
+    assert slot.put(2) is True
+    assert slot.put(3) is True
+    assert slot.get(0) == 3 and slot.dropped == 2 and slot.puts == 3
+    assert len(slot) == 0 and slot.get(0.01) is None
+
+
+def test_slot_close_wakes_a_waiting_reader():
+    slot, got = LatestSlot(), []
+    t = threading.Thread(target=lambda: got.append(slot.get(timeout=10)))
+    t.start()
+    slot.close()
+    t.join(5)
+    assert not t.is_alive() and got == [None]
+
+
+def test_stats_median_fps_latency():
+    s = Stats(fps_seconds=2.0)
+    for ms in (10, 30, 20):
+        s.model(ms)
+    for i in range(11):  # 11 frames shown 0.1 s apart, each captured 50 ms earlier
+        s.displayed(t_capture=100 + i / 10 - 0.05, now=100 + i / 10)
+    snap = s.snapshot(now=101.0)
+    assert snap.model_ms == 20 and snap.model_fps == 50
+    assert snap.displayed_fps == pytest.approx(10.0)
+    assert snap.latency_ms == pytest.approx(50.0)
+    assert s.snapshot(now=110.0).displayed_fps == 0.0  # nothing shown lately
+
+
+def test_processing_size_is_a_height():
+    assert processing_max_side(480, 640, 240) == 320
+    assert processing_max_side(720, 1280, 360) == 640
+    assert processing_max_side(240, 320, 480) is None  # never upscale
+    assert processing_max_side(480, 640, None) is None
+
+
+class FlakyCamera(Source):
+    """A live source that fails twice, then works."""
+
+    live, rate, name = True, None, "flaky camera"
+
+    def __init__(self):
+        self.calls = 0
+
+    def read(self):
+        self.calls += 1
+        if self.calls <= 2:
+            from stylecam.errors import SourceError
+            raise SourceError("flaky camera stopped sending frames (unplugged?)")
+        time.sleep(0.01)
+        return test_frame(40, 64)
+
+
+def test_capture_reports_a_lost_camera_once_and_retries():
+    slot, errors, status = LatestSlot(), [], []
+    loop = CaptureLoop(FlakyCamera(), slot, on_error=errors.append, on_status=status.append,
+                       retry_s=0.05).start()
+    try:
+        assert slot.get(timeout=5) is not None
+    finally:
+        loop.stop()
+    assert errors == ["flaky camera stopped sending frames (unplugged?); retrying every 0.05 s"]
+    assert status == ["flaky camera is back"]
+
+
+def test_capture_reports_end_and_failure():
+    ended, errors = [], []
+    loop = CaptureLoop(SyntheticSource(64, 40, rate=200, frames=5), LatestSlot(), on_end=ended.append).start()
+    loop._thread.join(5)
+    assert ended == ["synthetic 64x40 ended"]
+    loop = CaptureLoop(SyntheticSource(64, 40, rate=200, fail_at=3), LatestSlot(), on_error=errors.append).start()
+    loop._thread.join(5)
+    assert errors == ["synthetic 64x40: failed at frame 3 (as asked)"]
+
+
+def test_capture_keeps_the_source_rate():
+    slot, stats = LatestSlot(), Stats()
+    src = SyntheticSource(64, 40, rate=50, frames=26)
+    t0 = time.monotonic()
+    loop = CaptureLoop(src, slot, stats).start()
+    loop._thread.join(10)
+    elapsed = time.monotonic() - t0
+    assert stats.captured == 26
+    assert elapsed >= 25 / 50 * 0.9  # paced, not as fast as it can
+
+
+def run_worker(worker, slot, frame, expect=lambda r: True, timeout=10):
+    """Feed ``frame`` until a result passes ``expect``; return it."""
+    got = []
+    event = threading.Event()
+
+    def on_result(r):
+        if expect(r):
+            got.append(r)
+            event.set()
+
+    worker.on_result = on_result
+    deadline = time.monotonic() + timeout
+    i = 0
+    while not event.is_set() and time.monotonic() < deadline:
+        from stylecam.live import Captured
+        slot.put(Captured(frame, time.monotonic(), i))
+        i += 1
+        event.wait(0.02)
+    assert got, "no matching result"
+    return got[0]
+
+
+def test_worker_styles_switches_and_blends():
+    slot = LatestSlot()
+    frame = test_frame(48, 80)
+    models = []
+    worker = Worker(slot, on_model=lambda info, dev: models.append((info and info.name, dev))).start()
+    try:
+        r = run_worker(worker, slot, frame)
+        assert r.model == "" and np.array_equal(r.image, frame)
+        worker.select(model("invert"))
+        r = run_worker(worker, slot, frame, lambda r: r.model == "invert")
+        assert np.array_equal(r.image, 255 - frame) and r.model_ms > 0
+        worker.set_settings(strength=0.0)
+        r = run_worker(worker, slot, frame, lambda r: np.array_equal(r.image, frame))
+        assert r.model == "invert"
+        worker.set_settings(strength=1.0)
+        worker.select(None)
+        r = run_worker(worker, slot, frame, lambda r: r.model == "")
+        assert np.array_equal(r.image, frame)
+    finally:
+        worker.stop()
+    assert models[-1] == (None, "") and ("invert", "CPU") in models
+
+
+def test_worker_caches_sessions_and_keeps_the_old_model_when_a_load_fails(tmp_path):
+    slot, failed, errors = LatestSlot(), [], []
+    inv, swap = model("invert"), model("swap")
+    worker = Worker(slot, on_model_failed=lambda info, msg: failed.append(info.name),
+                    on_error=errors.append, cache_size=2).start()
+    frame = test_frame(40, 64)
+    try:
+        worker.select(inv)
+        run_worker(worker, slot, frame, lambda r: r.model == "invert")
+        first = worker.engine
+        worker.select(swap)
+        run_worker(worker, slot, frame, lambda r: r.model == "swap")
+        worker.select(inv)
+        run_worker(worker, slot, frame, lambda r: r.model == "invert")
+        assert worker.engine is first  # from the cache, not loaded again
+        worker.select(unloadable_model(tmp_path))
+        deadline = time.monotonic() + 10
+        while not failed and time.monotonic() < deadline:
+            time.sleep(0.01)
+        r = run_worker(worker, slot, frame)
+        assert r.model == "invert" and np.array_equal(r.image, 255 - frame)
+    finally:
+        worker.stop()
+    assert failed == ["unloadable"]
+    assert len(errors) == 1 and errors[0].startswith(f"{tmp_path / 'unloadable.onnx'}: onnxruntime cannot load it:")
+
+
+def test_pipeline_drops_rather_than_queues_when_the_worker_is_slow():
+    class SlowSink:
+        def submit(self, result):
+            time.sleep(0.03)  # ~33 fps of work against a 200 fps source
+
+    shown, done = [], threading.Event()
+    p = Pipeline(SyntheticSource(64, 40, rate=200, frames=120), on_end=lambda msg: done.set())
+    p.worker.add_sink(SlowSink())
+    p.start()
+    try:
+        while not done.is_set() or len(p.display):
+            r = p.display.get(timeout=0.2)
+            if r is not None:
+                shown.append(r)
+                p.stats.displayed(r.t)
+            assert len(p.slot) <= 1 and len(p.display) <= 1
+    finally:
+        p.stop()
+    s = p.stats.snapshot()
+    assert s.captured == 120
+    assert s.dropped == p.slot.dropped > 30
+    processed = p.display.puts
+    assert s.captured - s.dropped - 1 <= processed <= s.captured - s.dropped
+    assert [r.index for r in shown] == sorted(r.index for r in shown)
