@@ -32,8 +32,9 @@ def test_frames_count_rate_and_size(tmp_path):
     assert (stream.codec_context.width, stream.codec_context.height) == (96, 64)
     assert frames[-1][0] == pytest.approx(44 / 30, abs=0.002)
     assert stopped == [(tmp_path / "r.mkv", 45, "")]
-    # H.264 is lossy, but the picture is the one given
-    assert np.abs(frames[10][1].astype(int) - moving_frame(10, 64, 96)).mean() < 6
+    # H.264 is lossy (and the test frame noisy), but each picture is the one given
+    err = [np.abs(frames[10][1].astype(int) - moving_frame(k, 64, 96)).mean() for k in (10, 20)]
+    assert err[0] < 12 and err[0] < err[1] / 2
 
 
 def test_timestamps_follow_capture_time_when_frames_were_dropped(tmp_path):
