@@ -1,0 +1,166 @@
+"""The window on a synthetic source: signals and pixels, never sleeps."""
+
+import numpy as np
+import onnx
+from PySide6.QtCore import Qt
+
+from stylecam.models import user_dir
+from stylecam.sources import SyntheticSource
+from stylecam.testing import contract_graph, write_model
+
+WAIT = 10_000
+
+
+def next_frame(qtbot, w, check=lambda r: True):
+    """The first frame shown that passes ``check``."""
+    got = []
+
+    def ok(r):
+        if check(r):
+            got.append(r)
+            return True
+        return False
+
+    with qtbot.waitSignal(w.frameShown, timeout=WAIT, check_params_cb=ok):
+        pass
+    return got[0]
+
+
+def test_frames_reach_the_view(qtbot, make_window):
+    w = make_window()
+    r = next_frame(qtbot, w)
+    assert r.image.shape == (120, 160, 3) and np.array_equal(r.image, r.original)
+    assert w.view.image() is r.image
+    # and Qt really paints them: the middle of the widget has the frame's colour
+    qtbot.waitUntil(lambda: w.view.result is not None)
+    shot = w.view.grab().toImage()
+    c = shot.pixelColor(shot.width() // 2, shot.height() // 2)
+    assert (c.red(), c.green(), c.blue()) != (16, 16, 18)  # not the empty background
+    assert w.model_names()[0] == "Original"
+
+
+def test_switching_style_changes_pixels_and_original_shows_the_source(qtbot, make_window, models):
+    w = make_window()
+    assert w.model_names() == ["Original", "invert", "swap"]
+    w.select_style("invert")
+    r = next_frame(qtbot, w, lambda r: r.model == "invert")
+    assert np.array_equal(r.image, 255 - r.original)
+    qtbot.waitUntil(lambda: w.device_label.text() == "Device: CPU", timeout=WAIT)
+    qtbot.keyClick(w, Qt.Key.Key_Right)  # → swap
+    r = next_frame(qtbot, w, lambda r: r.model == "swap")
+    assert np.array_equal(r.image, r.original[..., ::-1])
+    w.select_style("Original")
+    r = next_frame(qtbot, w, lambda r: r.model == "")
+    assert np.array_equal(r.image, r.original)
+
+
+def test_strength_zero_is_the_source(qtbot, make_window, models):
+    w = make_window(style=None)
+    w.select_style("invert")
+    next_frame(qtbot, w, lambda r: r.model == "invert")
+    w.strength.setValue(0)
+    r = next_frame(qtbot, w, lambda r: r.model == "invert" and np.array_equal(r.image, r.original))
+    w.strength.setValue(50)
+    r = next_frame(qtbot, w, lambda r: not np.array_equal(r.image, r.original))
+    assert np.abs(r.image.astype(int) - 127.5).max() <= 1  # half of x and half of 255-x
+
+
+def test_record_start_stop_gives_a_playable_file(qtbot, make_window, tmp_path):
+    import av
+
+    w = make_window(SyntheticSource(160, 120, rate=30))
+    next_frame(qtbot, w)
+    with qtbot.waitSignal(w.recordingStarted, timeout=WAIT) as started:
+        qtbot.keyClick(w, Qt.Key.Key_Space)
+    rec = w.pipeline.recorder
+    qtbot.waitUntil(lambda: rec.frames >= 30, timeout=WAIT)
+    with qtbot.waitSignal(w.recordingStopped, timeout=WAIT) as stopped:
+        qtbot.keyClick(w, Qt.Key.Key_Space)
+    path, frames, error = stopped.args
+    assert path == started.args[0] and error == ""
+    assert path.startswith(str(tmp_path / "videos")) and path.endswith(".mkv")
+    with av.open(path) as c:
+        s = c.streams.video[0]
+        times = [f.time for f in c.decode(s)]
+    assert len(times) == frames >= 30
+    assert s.average_rate == 30
+    # timestamps from capture time: a 30 fps source plays at 30 fps
+    assert (times[-1] - times[0]) / (len(times) - 1) == __import__("pytest").approx(1 / 30, rel=0.15)
+    assert not w.record_button.isChecked()
+
+
+def test_snapshot_writes_the_picture(qtbot, make_window, tmp_path):
+    import cv2
+
+    w = make_window()
+    next_frame(qtbot, w)
+    with qtbot.waitSignal(w.snapshotSaved, timeout=WAIT) as saved:
+        qtbot.keyClick(w, Qt.Key.Key_S)
+    png = cv2.cvtColor(cv2.imread(saved.args[0]), cv2.COLOR_BGR2RGB)
+    assert saved.args[0].startswith(str(tmp_path / "pictures"))
+    assert png.shape == (120, 160, 3)
+
+
+def test_broken_models_are_reported_and_do_not_crash(qtbot, make_window, models, tmp_path):
+    w = make_window()
+    w.select_style("invert")
+    next_frame(qtbot, w, lambda r: r.model == "invert")
+    bad = user_dir() / "broken.onnx"
+    with qtbot.waitSignal(w.message, timeout=WAIT,
+                          check_params_cb=lambda m: m.startswith(str(bad))) as msg:
+        bad.write_bytes(b"this is not onnx")
+    assert msg.args[0] == f"{bad}: not a stylecam model: it is not an ONNX file (DecodeError)"
+    # one that keeps the contract on paper but onnxruntime refuses: stays on invert
+    proto = contract_graph("invert", name="unloadable")
+    proto.graph.initializer[0].CopyFrom(onnx.helper.make_tensor("c255", onnx.TensorProto.FLOAT, [], [255.0]))
+    onnx.save(proto, str(user_dir() / "unloadable.onnx"))
+    qtbot.waitUntil(lambda: "unloadable" in w.model_names(), timeout=WAIT)
+    with qtbot.waitSignal(w.message, timeout=WAIT, check_params_cb=lambda m: "cannot load" in m) as msg:
+        w.select_style("unloadable")
+    assert msg.args[0].startswith(f"{user_dir() / 'unloadable.onnx'}: onnxruntime cannot load it:")
+    qtbot.waitUntil(lambda: w.style_box.currentText() == "invert", timeout=WAIT)
+    r = next_frame(qtbot, w)
+    assert r.model == "invert" and np.array_equal(r.image, 255 - r.original)
+
+
+def test_a_source_that_ends_or_fails_is_reported(qtbot, make_window):
+    w = make_window(SyntheticSource(160, 120, frames=5))
+    with qtbot.waitSignal(w.message, timeout=WAIT, check_params_cb=lambda m: m == "synthetic 160x120 ended"):
+        pass
+    with qtbot.waitSignal(w.message, timeout=WAIT,
+                          check_params_cb=lambda m: m == "synthetic 64x48: failed at frame 3 (as asked)"):
+        w.set_source(SyntheticSource(64, 48, fail_at=3))
+    assert w.isVisible()
+
+
+def test_a_lost_camera_is_reported(qtbot, make_window):
+    from stylecam.sources import WebcamSource
+
+    w = make_window()
+    with qtbot.waitSignal(w.message, timeout=WAIT,
+                          check_params_cb=lambda m: m == "no camera at index 63; retrying every 0.2 s"):
+        w.set_source(WebcamSource(63))
+
+
+def test_a_new_model_appears_without_restart(qtbot, make_window):
+    w = make_window()
+    assert w.model_names() == ["Original"]
+    with qtbot.waitSignal(w.modelsChanged, timeout=WAIT, check_params_cb=lambda names: "late" in names):
+        write_model(user_dir() / "late.onnx", "swap", name="late")
+    write_model(user_dir() / "x4.onnx", "nearest", kind="sr", scale=4, name="x4")
+    qtbot.waitUntil(lambda: "Super-resolution ×4 (x4)" in w.model_names(), timeout=WAIT)
+    w.select_style("x4")
+    r = next_frame(qtbot, w, lambda r: r.model == "x4")
+    assert r.image.shape == (480, 640, 3)
+
+
+def test_settings_are_kept_across_runs(qtbot, make_window, models, settings):
+    w = make_window()
+    w.select_style("swap")
+    w.strength.setValue(40)
+    w.size_box.setCurrentIndex(w.size_box.findText("240p"))
+    w.close()
+    again = make_window(style="settings", size="settings")
+    assert again.style_box.currentText() == "swap"
+    assert again.strength.value() == 40
+    assert again.size_box.currentText() == "240p"
