@@ -79,7 +79,7 @@ class Engine:
     """One onnxruntime session for one stylecam model."""
 
     def __init__(self, model: ModelInfo | str | os.PathLike, device: str = "auto",
-                 threads: int | None = None, cache: bool = True):
+                 threads: int | None = None, cache: bool = True, spin: bool = True):
         self.info = model if isinstance(model, ModelInfo) else check_model(model)
         providers = _providers(device)
         opts = ort.SessionOptions()
@@ -87,6 +87,10 @@ class Engine:
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.log_severity_level = 3
+        if not spin:
+            # Idle intra-op threads busy-wait by default; where other threads need the same
+            # cores (stylecam-render's decode and encode), sleeping lets them run instead.
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         source = Path(self.info.path)
         # On the CPU, keep the fully optimised graph: the next session of this model (a style
         # switch, the next run) loads it without optimising again.
@@ -107,7 +111,7 @@ class Engine:
         except Exception as exc:
             if source != Path(self.info.path):  # a stale or broken cache entry: start over
                 cached.unlink(missing_ok=True)
-                self.__init__(self.info, device, threads, cache=False)
+                self.__init__(self.info, device, threads, cache=False, spin=spin)
                 return
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"{self.info.path}: onnxruntime cannot load it: {first}") from None

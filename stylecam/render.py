@@ -36,7 +36,10 @@ PROG = "stylecam-render"
 IMAGE_EXTS = (".png", ".jpg", ".jpeg")
 VIDEO_EXTS = (".mp4", ".mkv", ".mov", ".m4v")
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
-DEFAULT_PRESET = "veryfast"  # benchmarks/render_speed.py: encode cost vs size, see RESULTS.md
+# Measured by benchmarks/render_speed.py on 2 cores: at 1280x720 x264 ultrafast costs ~11 ms
+# a frame, veryfast ~40, medium ~120; only ultrafast leaves the fast tier's render at >= 90%
+# of model-only speed. Files are ~2x larger than veryfast; --preset medium makes them small.
+DEFAULT_PRESET = "ultrafast"
 QUEUE_DEPTH = 4  # frames in flight between two stages; enough to smooth, small for memory
 
 
@@ -436,7 +439,10 @@ def _main(argv: Sequence[str] | None) -> int:
             if not several:
                 raise
             jobs.append(exc)
-    engines = [Engine(m, device=args.device, threads=args.threads) for m in (style_info, sr_info) if m]
+    # spin=False: onnxruntime's idle threads sleep instead of busy-waiting, so the decode and
+    # encode threads get the cores between model runs (render_speed.py measures the gain)
+    engines = [Engine(m, device=args.device, threads=args.threads, spin=False)
+               for m in (style_info, sr_info) if m]
     timers = [_Timed(e) for e in engines]
     by_kind = {t.info.kind: t for t in timers}
     processor = Processor(by_kind.get("style"), by_kind.get("sr"), settings)

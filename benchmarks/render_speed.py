@@ -1,0 +1,246 @@
+"""stylecam-render throughput against model-only throughput, and x264 preset cost, in one run.
+
+    python benchmarks/render_speed.py [--model NAME|FILE.onnx | --tier quality|fast]
+                                      [--max-side 640] [--threads N] [--frames N] [--json FILE]
+                                      [--input clip.mp4] [--no-cli]
+
+Input: ../shared/data/video/butterfly.mp4 (1280x720, 226 frames, AAC) when it is there,
+else a synthetic 1280x720 clip with audio made here. Model: the built-in ``wave`` when it
+exists, else a random-weight export of ``trainer.nets`` (``--tier``; speed does not depend
+on the weights). In one run, on the same frames, size and threads:
+
+1. model only: ``Engine.run`` on the frames already decoded and fitted to ``--max-side``
+   (the ceiling: no decode, no resize, no encode), with the render's engine settings
+   (``spin=False``; ``--also-spinning`` repeats 1 and 2 with onnxruntime's default);
+2. render: ``stylecam.render.render_video`` end to end at the default preset (decode thread, inference thread with
+   resize + model + resize back, encode thread with x264 and audio remux, file finished);
+3. x264 presets: encode-only ms/frame and bitrate at the output size for
+   ultrafast/superfast/veryfast/medium, on the first 60 decoded frames;
+4. once, the real CLI (`stylecam-render INPUT --style MODEL -o OUT --json`), then checks
+   the output with PyAV: frame count, audio stream present with the input's duration,
+   every frame decodes.
+
+Prints medians and the ratio render fps / model fps (target >= 90%).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from stylecam import frames as fr  # noqa: E402
+from stylecam.engine import Engine  # noqa: E402
+from stylecam.models import Catalog, check_model  # noqa: E402
+from stylecam.process import Processor, Settings  # noqa: E402
+from stylecam.render import DEFAULT_PRESET, Job, _Timed, render_video  # noqa: E402
+from stylecam.videoio import VideoReader, VideoWriter  # noqa: E402
+
+SHARED_CLIP = HERE.parent.parent / "shared" / "data" / "video" / "butterfly.mp4"
+PRESETS = ("ultrafast", "superfast", "veryfast", "medium")
+
+
+def pick_input(path: str | None, workdir: Path) -> Path:
+    if path:
+        return Path(path)
+    if SHARED_CLIP.is_file():
+        return SHARED_CLIP
+    from stylecam.testing import make_clip
+
+    print("(../shared absent: using a synthetic 1280x720 clip)", file=sys.stderr)
+    return make_clip(workdir / "synthetic.mp4", frames=120, width=1280, height=720)
+
+
+def pick_model(name: str | None, tier: str, workdir: Path) -> tuple[Path, str]:
+    """(model path, description)."""
+    if name:
+        info = Catalog().resolve(name, kind="style")
+        return info.path, f"{info.name} ({info.arch})"
+    try:
+        info = Catalog().resolve("wave", kind="style")
+        return info.path, f"built-in wave ({info.arch})"
+    except Exception:
+        pass
+    import torch
+
+    from _contract import export
+    from trainer.nets import NetConfig, arch_name, build_net, net_stride
+
+    cfg = NetConfig("style", tier)
+    torch.manual_seed(0)
+    net = build_net(cfg).eval()
+    path = export(net, workdir / f"standin-{tier}.onnx", stride=net_stride(cfg), kind="style",
+                  name=f"standin-{tier}", arch=arch_name(cfg))
+    return Path(path), f"random-weight {arch_name(cfg)} (stand-in, tier {tier})"
+
+
+def decoded(path: Path, limit: int | None) -> list[np.ndarray]:
+    out = []
+    with VideoReader(path) as r:
+        for rgb, _, _ in r:
+            out.append(rgb)
+            if limit and len(out) >= limit:
+                break
+    return out
+
+
+def model_only(engine: Engine, inputs: list[np.ndarray]) -> tuple[float, float]:
+    """(frames/s, median ms) of engine.run over already-fitted frames."""
+    ms = []
+    start = time.perf_counter()
+    for x in inputs:
+        t = time.perf_counter()
+        engine.run(x)
+        ms.append((time.perf_counter() - t) * 1e3)
+    return len(inputs) / (time.perf_counter() - start), statistics.median(ms)
+
+
+def encode_cost(frames_rgb: list[np.ndarray], rate: Fraction, preset: str, workdir: Path) -> dict:
+    h, w = frames_rgb[0].shape[:2]
+    out = workdir / f"enc-{preset}.mp4"
+    start = time.perf_counter()
+    with VideoWriter(out, w, h, rate, preset=preset, crf=18, crash_safe=False) as vw:
+        for x in frames_rgb:
+            vw.write(x)
+    seconds = time.perf_counter() - start
+    kbps = out.stat().st_size * 8 / 1000 / (len(frames_rgb) / float(rate))
+    return {"preset": preset, "ms_per_frame": 1e3 * seconds / len(frames_rgb), "kbps": kbps}
+
+
+def check_cli(src: Path, model: Path, workdir: Path, threads: int | None, max_side: int) -> dict:
+    out = workdir / "cli_out.mp4"
+    cmd = [sys.executable, "-m", "stylecam.render", str(src), "--style", str(model), "-o", str(out),
+           "--max-side", str(max_side), "--json", "--overwrite"] + (["--threads", str(threads)] if threads else [])
+    t = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    if r.returncode != 0:
+        return {"command": " ".join(cmd), "exit": r.returncode, "stderr": r.stderr.strip()[-300:]}
+    summary = json.loads(r.stdout)
+    with av.open(str(src)) as a, av.open(str(out)) as b:
+        dur = lambda s: float(s.duration * s.time_base) if s.duration else None  # noqa: E731
+        n = sum(1 for _ in b.decode(video=0))
+        b.seek(0)
+        audio_in = [dur(s) for s in a.streams.audio]
+        audio_out = [dur(s) for s in b.streams.audio]
+        codecs = [s.codec_context.name for s in b.streams]
+    return {"command": " ".join(cmd), "exit": 0, "wall_s": wall, "fps": summary["fps"],
+            "frames_decoded": n, "frames": summary["frames"], "codecs": codecs,
+            "audio_s_in": audio_in, "audio_s_out": audio_out}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--input")
+    p.add_argument("--model")
+    p.add_argument("--tier", default="quality", choices=("quality", "fast"))
+    p.add_argument("--max-side", type=int, default=640)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--frames", type=int, default=None, help="use only the first N frames")
+    p.add_argument("--no-cli", action="store_true")
+    p.add_argument("--also-spinning", action="store_true",
+                   help="measure again with onnxruntime's busy-waiting threads (its default)")
+    p.add_argument("--json")
+    args = p.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="stylecam-bench-") as tmp:
+        workdir = Path(tmp)
+        src = pick_input(args.input, workdir)
+        model, model_text = pick_model(args.model, args.tier, workdir)
+        if args.frames:  # the same first N frames for both measurements, audio included
+            cut = workdir / f"first{args.frames}.mp4"
+            _first_frames(src, cut, args.frames)
+            src = cut
+        frames_full = decoded(src, None)
+        h, w = frames_full[0].shape[:2]
+        ph, pw = fr.fit_max_side(h, w, args.max_side)
+        inputs = [fr.resize(x, ph, pw) for x in frames_full]
+        info = check_model(model)
+        print(f"input {src} ({w}x{h}, {len(frames_full)} frames); model {model_text}; "
+              f"processing {pw}x{ph}; render preset {DEFAULT_PRESET}", flush=True)
+        pairs = []
+        for spin in ([False, True] if args.also_spinning else [False]):
+            # spin=False is what stylecam-render uses; the same engine runs both measurements
+            engine = Engine(info, device="cpu", threads=args.threads, spin=spin)
+            engine.warmup(ph, pw)
+            model_fps, model_ms = model_only(engine, inputs)
+            timer = _Timed(engine)
+            proc = Processor(timer, None, Settings(max_side=args.max_side))
+            dst = workdir / "render.mp4"
+            res = render_video(Job("video", src, dst), proc, [timer], preset=DEFAULT_PRESET, progress=False)
+            dst.unlink()
+            render_fps = res.frames / res.seconds
+            ratio = render_fps / model_fps
+            pairs.append({"spin": spin, "threads": engine.threads, "model_only_fps": model_fps,
+                          "model_only_ms_median": model_ms, "render_fps": render_fps, "ratio": ratio,
+                          "model_ms_median_in_render": statistics.median(res.model_ms)})
+            print(f"[spin={spin!s:<5} threads={engine.threads}] model only: {model_fps:6.2f} frames/s "
+                  f"(median {model_ms:.1f} ms); render: {render_fps:6.2f} frames/s (model median "
+                  f"{statistics.median(res.model_ms):.1f} ms inside) -> {100 * ratio:.1f}% of model-only",
+                  flush=True)
+
+        rate = VideoReader(src).info.rate
+        sample = frames_full[: min(60, len(frames_full))]
+        encodes = [encode_cost(sample, rate, pr, workdir) for pr in PRESETS]
+        for e in encodes:
+            print(f"x264 {e['preset']:<9}: {e['ms_per_frame']:6.1f} ms/frame encode-only at {w}x{h}, "
+                  f"{e['kbps'] / 1000:.1f} Mbit/s at crf 18", flush=True)
+        decode_ms = _decode_cost(src)
+        print(f"decode       : {decode_ms:6.1f} ms/frame (PyAV, threaded, to RGB)", flush=True)
+
+        cli = None if args.no_cli else check_cli(src, model, workdir, args.threads, args.max_side)
+        if cli:
+            print(f"CLI          : {json.dumps(cli)}", flush=True)
+        result = {"input": str(src), "size": [w, h], "frames": len(frames_full), "model": model_text,
+                  "processing_size": [pw, ph], "preset": DEFAULT_PRESET, "runs": pairs, "encode": encodes, "decode_ms_per_frame": decode_ms, "cli": cli}
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=2))
+    return 0
+
+
+def _decode_cost(src: Path) -> float:
+    start, n = time.perf_counter(), 0
+    with VideoReader(src) as r:
+        for _ in r:
+            n += 1
+    return 1e3 * (time.perf_counter() - start) / n
+
+
+def _first_frames(src: Path, dst: Path, n: int) -> None:
+    """Remux the first n video frames' worth of packets (video and audio), no re-encode."""
+    with av.open(str(src)) as a, av.open(str(dst), "w") as b:
+        v = a.streams.video[0]
+        end = None
+        pairs = {s.index: b.add_stream_from_template(s) for s in [v, *a.streams.audio]}
+        video_packets = 0
+        for packet in a.demux(v, *a.streams.audio):
+            if packet.dts is None:
+                continue
+            t = packet.pts * packet.time_base if packet.pts is not None else None
+            if packet.stream.index == v.index:
+                if video_packets >= n:
+                    end = end if end is not None else t
+                    continue
+                video_packets += 1
+            elif end is not None and t is not None and t >= end:
+                continue
+            packet.stream = pairs[packet.stream.index]
+            b.mux(packet)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
