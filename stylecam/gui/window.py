@@ -254,7 +254,8 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1000, 720)
+            screen = self.screen().availableGeometry()
+            self.resize(min(1000, screen.width()), min(720, screen.height()))
         self.strength.setValue(int(s.value("strength", 100)))
         self.strength_label.setText(f"{self.strength.value()}%")
         self.preserve.setChecked(str(s.value("preserve_color", "false")).lower() == "true")
