@@ -158,7 +158,7 @@ def plan_job(src: Path, output: str | None, several: bool, tag: str, overwrite: 
         raise OutputError(f"{dst.parent}: output folder does not exist")
     want = {"video": VIDEO_EXTS, "image": IMAGE_EXTS}.get(kind)
     if want and dst.suffix.lower() not in want:
-        raise UsageError(f"{dst}: a {kind} output must end in {', '.join(want)}")
+        raise UsageError(f"{dst}: {'an image' if kind == 'image' else 'a video'} output must end in {', '.join(want)}")
     if dst.exists() and dst.resolve() == src.resolve():
         raise OutputError(f"{dst}: output would replace the input")
     if dst.exists() and not overwrite:
@@ -298,16 +298,18 @@ def render_video(job: Job, processor: Processor, timers: list[_Timed], preset: s
     """Render one video; see the module docstring for what happens on Ctrl-C and truncation."""
     result = Result(str(job.src), str(job.dst), "video")
     reader = VideoReader(job.src)
+    tmp = _temp_beside(job.dst)
     try:
         info = reader.info
         if min(info.width, info.height) < 32:
             raise InputError(f"{job.src}: {info.width}x{info.height} is too small; stylecam needs at least 32x32")
-        tmp = _temp_beside(job.dst)
         writer = VideoWriter(tmp, info.width * processor.scale, info.height * processor.scale, info.rate,
                              time_base=info.time_base, preset=preset, crf=crf, crash_safe=False,
                              audio_from=job.src if info.audio_streams else None)
     except BaseException:
         reader.close()
+        if tmp.exists():  # the muxer may have created it before failing
+            tmp.unlink()
         raise
     result.audio_streams_copied = writer.audio_streams
     bar = _progress(info.frames, job.src.name) if progress else None
@@ -431,6 +433,8 @@ def _main(argv: Sequence[str] | None) -> int:
     style_info, sr_info = resolve_models(Catalog(), args.style, args.upscale)
     tag = _tag(style_info, sr_info)
     several = len(args.inputs) > 1
+    if several and args.output is not None and not Path(args.output).is_dir():
+        raise OutputError(f"{args.output}: with several inputs, -o must be an existing folder")
     jobs: list[Job | StylecamError] = []
     for text in args.inputs:
         try:

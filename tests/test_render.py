@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from fractions import Fraction
 
@@ -166,6 +167,8 @@ def bad_cases(tmp_path, clip):
         ([clip, "--style", broken], f"{broken}: not a stylecam model: it must have one output named 'image', has ['out']"),
         ([clip, "--style", "wave", "-o", nodir / "x.mp4"], f"{nodir}: output folder does not exist"),
         ([clip, "--style", "wave", "-o", tmp_path / "x.avi"], f"{tmp_path / 'x.avi'}: a video output must end in .mp4, .mkv, .mov, .m4v"),
+        ([clip, "--style", "wave", "-o", tmp_path / "x.mp4.png"], f"{tmp_path / 'x.mp4.png'}: a video output must end in .mp4, .mkv, .mov, .m4v"),
+        ([clip, clip, "--style", "wave", "-o", tmp_path / "two.mp4"], f"{tmp_path / 'two.mp4'}: with several inputs, -o must be an existing folder"),
         ([clip, "--style", "wave", "--strength", "1.5"], "--strength must be between 0 and 1, got 1.5"),
         ([clip, "--style", "wave", "--max-side", "10"], "--max-side must be at least 32, got 10"),
         ([clip, "--style", "wave", "--threads", "0"], "--threads must be at least 1, got 0"),
@@ -264,3 +267,55 @@ def test_sigint_mid_render_keeps_a_playable_file_and_exits_130(tmp_path, models)
     assert last_line(text) == f"stylecam-render: interrupted: kept {len(kept)} frames in {dst}"
     assert not [p for p in os.listdir(tmp_path) if ".partial" in p]
     assert audio_seconds(dst)[0] <= kept[-1][1] + Fraction(1, 10)  # audio cut with the video
+
+
+@pytest.mark.parametrize("stage", ["source", "process", "sink"])
+def test_pipeline_error_in_any_stage_propagates_without_hanging(stage):
+    def source():
+        for i in range(1000):
+            if stage == "source" and i == 7:
+                raise ValueError("source broke at 7")
+            yield i
+
+    def process(i):
+        if stage == "process" and i == 7:
+            raise ValueError("process broke at 7")
+        return i
+
+    got = []
+
+    def sink(i):
+        if stage == "sink" and i == 7:
+            raise ValueError("sink broke at 7")
+        got.append(i)
+
+    start = time.monotonic()
+    with pytest.raises(ValueError, match=f"{stage} broke at 7"):
+        render.run_pipeline(source(), process, sink, depth=2)
+    assert time.monotonic() - start < 5
+    assert got == list(range(len(got))) and len(got) <= 7  # in order, nothing after the error
+
+
+def test_pipeline_keeps_order_and_bounds_what_is_in_flight():
+    seen = []
+    render.run_pipeline(iter(range(200)), lambda i: i * 2, seen.append, depth=3)
+    assert seen == [i * 2 for i in range(200)]
+
+    produced, release = [], threading.Event()
+
+    def source():
+        for i in range(100):
+            produced.append(i)
+            yield i
+
+    def sink(i):
+        release.wait(10)  # the encoder is stuck: decode must stop, not fill memory
+
+    t = threading.Thread(target=render.run_pipeline, args=(source(), lambda i: i, sink, 3))
+    t.start()
+    time.sleep(0.5)
+    in_flight = len(produced)
+    release.set()
+    t.join(10)
+    # 1 in the sink + 3 queued + 1 in process + 3 queued + 1 waiting to be queued
+    assert in_flight <= 2 * 3 + 3
