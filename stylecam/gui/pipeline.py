@@ -27,7 +27,7 @@ class QtPipeline(QObject):
     ended = Signal(str)  # the source ended (a file with loop off)
     modelChanged = Signal(object, str)  # ModelInfo or None (Original), device ("CPU"/"CUDA")
     modelFailed = Signal(object, str)  # ModelInfo, message
-    recordingStopped = Signal(str, int, str)  # path, frames, error ("" when all went well)
+    recordingStopped = Signal(str, int, str, int)  # path, frames, error ("" if none), frames skipped
 
     def __init__(self, source: Source | None = None, *, device: str = "auto",
                  threads: int | None = None, retry_s: float = 3.0, parent=None):
@@ -62,12 +62,13 @@ class QtPipeline(QObject):
         self.stop_recording()
         source = self.live.source
         rate = source.rate if source is not None and source.rate else Fraction(30)
-        self.recorder = Recorder(path, rate, on_stopped=self._recording_stopped)
-        self.live.worker.add_sink(self.recorder)
-        return self.recorder
-
-    def _recording_stopped(self, path, frames, error) -> None:
-        self.recordingStopped.emit(str(path), int(frames), error)
+        holder = []
+        rec = Recorder(path, rate, on_stopped=lambda p, n, e: self.recordingStopped.emit(
+            str(p), int(n), e, holder[0].dropped if holder else 0))
+        holder.append(rec)
+        self.recorder = rec
+        self.live.worker.add_sink(rec)
+        return rec
 
     def stop_recording(self, wait: bool = False) -> None:
         """Stop recording; the file is finished on the recorder's thread (``wait``: block)."""

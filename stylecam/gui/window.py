@@ -120,7 +120,7 @@ class MainWindow(QMainWindow):
     modelsChanged = Signal(list)  # names in the style dropdown, after a rescan
     snapshotSaved = Signal(str)
     recordingStarted = Signal(str)
-    recordingStopped = Signal(str, int, str)
+    recordingStopped = Signal(str, int, str, int)  # path, frames, error, frames skipped
     message = Signal(str)  # every status-bar message, for tests and logs
 
     def __init__(self, source: Source | None = None, *, style: ModelInfo | None | str = "settings",
@@ -482,13 +482,14 @@ class MainWindow(QMainWindow):
         else:
             self.stop_recording()
 
-    def _recording_stopped(self, path: str, frames: int, error: str) -> None:
+    def _recording_stopped(self, path: str, frames: int, error: str, skipped: int = 0) -> None:
         self.record_time.setText("")
         if self.pipeline.recorder is not None and str(self.pipeline.recorder.path) == path:
             self.pipeline.recorder = None  # it stopped by itself (disk full)
             self._set_record_button(False)
-        self.show_message(error or f"saved {frames} frames to {path}")
-        self.recordingStopped.emit(path, frames, error)
+        note = f" ({skipped} skipped: the encoder fell behind)" if skipped else ""
+        self.show_message(error or f"saved {frames} frames to {path}{note}")
+        self.recordingStopped.emit(path, frames, error, skipped)
 
     def snapshot(self) -> None:
         """Save what the view shows as a PNG (written on a short-lived thread)."""

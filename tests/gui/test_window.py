@@ -76,7 +76,7 @@ def test_record_start_stop_gives_a_playable_file(qtbot, make_window, tmp_path):
     qtbot.waitUntil(lambda: rec.frames >= 30, timeout=WAIT)
     with qtbot.waitSignal(w.recordingStopped, timeout=WAIT) as stopped:
         qtbot.keyClick(w, Qt.Key.Key_Space)
-    path, frames, error = stopped.args
+    path, frames, error, skipped = stopped.args
     assert path == started.args[0] and error == ""
     assert path.startswith(str(tmp_path / "videos")) and path.endswith(".mkv")
     with av.open(path) as c:
@@ -164,3 +164,20 @@ def test_settings_are_kept_across_runs(qtbot, make_window, models, settings):
     assert again.style_box.currentText() == "swap"
     assert again.strength.value() == 40
     assert again.size_box.currentText() == "240p"
+
+
+def test_disk_full_while_recording_stops_and_says_so(qtbot, make_window, tmp_path):
+    import os
+
+    import pytest
+    if not os.path.exists("/dev/full"):
+        pytest.skip("needs /dev/full")
+    path = tmp_path / "full.mkv"
+    path.symlink_to("/dev/full")  # every write fails with ENOSPC
+    w = make_window()
+    next_frame(qtbot, w)
+    with qtbot.waitSignal(w.recordingStopped, timeout=WAIT) as stopped:
+        w.start_recording(path)
+    assert stopped.args[2] == f"disk full writing {path}: kept {stopped.args[1]} frames"
+    assert not w.record_button.isChecked() and w.pipeline.recorder is None
+    next_frame(qtbot, w)  # the live view goes on
