@@ -2,7 +2,9 @@
 
 Uses T1's ``trainer.export.export_model`` when it is there (so the numbers include the
 app's real wrapper); this local wrapper is the fallback and follows the same contract:
-uint8 HWC RGB in, pad to the stride (reflect), net, crop, clamp, round, uint8 HWC out.
+uint8 HWC RGB in, pad to the stride (edge replicate, as T1's), net, crop, clamp, round,
+uint8 HWC out. Its padding is one ONNX ``Pad`` (``F.pad`` traces with dynamic amounts),
+where T1's wrapper gathers rows and columns; ``speed.py`` times the two side by side.
 """
 
 from __future__ import annotations
@@ -26,19 +28,22 @@ class ContractWrapper(nn.Module):
         x = frame.permute(2, 0, 1).unsqueeze(0).float() / 255.0  # (1, 3, H, W)
         if self.stride > 1:
             ph, pw = (-h) % self.stride, (-w) % self.stride
-            x = F.pad(x, (0, pw, 0, ph), mode="reflect")
+            x = F.pad(x, (0, pw, 0, ph), mode="replicate")
         y = self.net(x)[:, :, : h * self.scale, : w * self.scale]
         y = (y.clamp(0, 1) * 255).round().to(torch.uint8)
         return y[0].permute(1, 2, 0)  # (H*s, W*s, 3)
 
 
 def export(net: nn.Module, path: Path, *, stride: int, scale: int = 1, kind: str = "style",
-           name: str = "bench", arch: str = "bench") -> Path:
-    """Write ``net`` as a contract ONNX model at ``path`` (T1's exporter if importable)."""
+           name: str = "bench", arch: str = "bench", local: bool = False) -> Path:
+    """Write ``net`` as a contract ONNX model at ``path`` (T1's exporter if importable,
+    unless ``local``)."""
     net = net.eval()
     try:
         from trainer.export import export_model
     except ImportError:
+        export_model = None
+    if local:
         export_model = None
     if export_model is not None:
         return Path(export_model(net, path, kind=kind, name=name, scale=scale, arch=arch,

@@ -207,6 +207,36 @@ def engine_table(model, threads, reps, max_s, workdir, log):
     return variants
 
 
+def wrapper_table(threads, reps, max_s, workdir, log):
+    """The fast net inside T1's contract wrapper (gather padding) and inside a Pad-based one."""
+    import torch
+
+    from _contract import export
+    from trainer.nets import NetConfig, build_net, net_stride
+
+    cfg = NetConfig("style", "fast")
+    torch.manual_seed(0)
+    net = build_net(cfg).eval()
+    paths = {"trainer.export (gather pad)": export(net, workdir / "wrap_t1.onnx", stride=net_stride(cfg)),
+             "F.pad replicate (one Pad op)": export(net, workdir / "wrap_pad.onnx", stride=net_stride(cfg),
+                                                    local=True)}
+    sessions = {k: session(p, threads) for k, p in paths.items()}
+    out = {k: {} for k in paths}
+    for w, h in ((321, 241), (640, 480)):
+        img = frame(w, h)
+        ref = None
+        for k, s in sessions.items():
+            y = s.run(["image"], {"frame": img})[0]
+            ref = y if ref is None else ref
+            out[k][f"max_diff_{w}x{h}"] = int(np.abs(y.astype(np.int16) - ref).max())
+        for r in range(2):  # interleaved, best of two
+            for k, s in sessions.items():
+                t = time_call(lambda: s.run(["image"], {"frame": img}), reps=reps, max_s=max_s).median_ms
+                out[k][f"ms_{w}x{h}"] = min(out[k].get(f"ms_{w}x{h}", float("inf")), t)
+    log(f"  wrappers {out}")
+    return out
+
+
 def candidates_table(threads, reps, max_s, rounds, workdir, log):
     """The fast-tier design candidates: ms at 320x240 and 640x480, best of ``rounds`` medians
     taken in turn, so a burst of load on the shared machine hits every candidate alike."""
@@ -311,6 +341,12 @@ def print_extras(res):
         print("| settings | session load ms | run ms |\n|---|---:|---:|")
         for k, v in res["engine"].items():
             print(f"| {k} | {v['load_ms']:.0f} | {v['run_ms']:.1f} |")
+    if res.get("wrappers"):
+        print("\n### Contract wrapper around the fast net (ms; max grey-level difference to the first)\n")
+        print("| wrapper | 321x241 | 640x480 | diff |\n|---|---:|---:|---:|")
+        for k, v in res["wrappers"].items():
+            print(f"| {k} | {v['ms_321x241']:.1f} | {v['ms_640x480']:.1f} | "
+                  f"{max(v['max_diff_321x241'], v['max_diff_640x480'])} |")
     if res.get("candidates"):
         print("\n### Fast-tier candidates (random weights, contract wrapper included; best of "
               f"{res['candidate_rounds']} interleaved medians)\n")
@@ -369,6 +405,7 @@ def main(argv=None) -> int:
                 fast = next((m for m in models if m["kind"] == "style" and "fast" in m["arch"]), models[0])
                 res["engine_model"] = fast["label"]
                 res["engine"] = engine_table(fast, args.threads, reps, max_s, work, log)
+                res["wrappers"] = wrapper_table(args.threads, reps, max_s, work, log)
         if args.candidates or args.only_candidates:
             res["candidate_rounds"] = 2 if args.quick else 3
             res["candidates"] = candidates_table(args.threads, reps, max_s, res["candidate_rounds"], work, log)
