@@ -72,8 +72,9 @@ def _main(argv=None) -> int:
     settings = _settings()
     spec = args.source
     if spec is None:
+        # the last file, if it is still there; a camera is probed again (it may be gone)
         last = str(settings.value("source", "") or "")
-        spec = last if last and (last.isdigit() or Path(last).exists()) else None
+        spec = last if last and not last.isdigit() and Path(last).exists() else None
     source, note = open_source(spec, loop=not args.no_loop)
     size = size_value(args.size) if args.size else "settings"
     window = MainWindow(source, style=style, size=size, device=args.device, settings=settings,

@@ -399,8 +399,7 @@ class MainWindow(QMainWindow):
         data = self.style_box.currentData()
         info = next((m for m in self._models if str(m.path) == data), None)
         s.setValue("style", info.name if info else "")
-        if self._source_spec is not None:
-            s.setValue("source", self._source_spec)
+        s.setValue("source", self._source_spec or "")  # "": probe cameras, else the demo
         s.sync()
 
     # -- sources -----------------------------------------------------------------------------

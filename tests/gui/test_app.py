@@ -61,3 +61,19 @@ def test_recording_survives_sigkill(tmp_path):
     near_inverted = min(abs(frames[0] - (255 - f)).mean() for f in source)
     near_source = min(abs(frames[0] - f).mean() for f in source)
     assert near_inverted < 12 < near_source
+
+
+def test_quit_after_closes_cleanly_and_finishes_the_recording(tmp_path):
+    clip = make_clip(tmp_path / "clip.mp4", frames=30, width=128, height=80, audio=False)
+    write_model(user_dir() / "invert.onnx", "invert")
+    out, ini = tmp_path / "x.mkv", tmp_path / "s.ini"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", STYLECAM_SETTINGS=str(ini))
+    done = subprocess.run([sys.executable, "-m", "stylecam.gui.app", "--source", str(clip), "--style",
+                           "invert", "--size", "240", "--record", str(out), "--quit-after", "3"],
+                          env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    with av.open(str(out)) as c:
+        n = sum(1 for _ in c.decode(c.streams.video[0]))
+    assert n > 10
+    settings = ini.read_text()
+    assert f"source={clip}" in settings and "style=invert" in settings and "size=240" in settings
