@@ -18,8 +18,10 @@ STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 def gram(f: Tensor) -> Tensor:
     """Gram matrix G = F Fᵀ / (C·H·W) of features (B, C, H, W) -> (B, C, C)."""
     b, c, h, w = f.shape
-    flat = f.reshape(b, c, h * w)  # (B, C, HW)
-    return torch.bmm(flat, flat.transpose(1, 2)) / (c * h * w)
+    # always float32: under mixed precision a half-precision sum over H·W overflows
+    with torch.autocast(f.device.type, enabled=False):
+        flat = f.float().reshape(b, c, h * w)  # (B, C, HW)
+        return torch.bmm(flat, flat.transpose(1, 2)) / (c * h * w)
 
 
 def feature_loss(a: Tensor, b: Tensor) -> Tensor:

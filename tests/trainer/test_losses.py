@@ -67,3 +67,12 @@ def test_objective_weights_each_part():
     assert parts["tv"].item() == pytest.approx(7.0 * tv_loss(y).item(), rel=1e-5)
     assert total.item() == pytest.approx(sum(p.item() for p in parts.values()), rel=1e-6)
     assert cfg.layers() == ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+
+
+def test_gram_stays_float32_under_autocast():
+    # 300 x 300 values of 16: a half-precision sum of 16² over H·W would overflow (65504)
+    f = torch.full((1, 2, 300, 300), 16.0)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        g = gram(f)
+    assert g.dtype == torch.float32
+    assert torch.allclose(g, torch.full((1, 2, 2), 128.0))
