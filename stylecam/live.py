@@ -26,6 +26,7 @@ from .errors import StylecamError
 from .models import ModelInfo
 from .process import Processor, Settings
 from .sources import Source
+from .temporal import Stabilizer
 
 RETRY_SECONDS = 3.0
 
@@ -273,6 +274,9 @@ class Worker:
         self.sinks: list = []
         self._settings = Settings()
         self._size_p: int | None = None
+        self._steady = False
+        self._stabilizer = Stabilizer()  # used on the worker thread only
+        self._steady_for: Engine | None = None
         self._engine: Engine | None = None  # what runs now (None: Original)
         self._cache: collections.OrderedDict = collections.OrderedDict()
         self._cache_lock = threading.Lock()
@@ -306,7 +310,10 @@ class Worker:
         self._wanted.put((self._generation, model))
 
     def set_settings(self, strength: float | None = None, preserve_color: bool | None = None,
-                     size_p: int | None | str = "keep") -> None:
+                     size_p: int | None | str = "keep", steady: bool | None = None) -> None:
+        """Change what the next frames get; ``steady``: blend along the motion against flicker."""
+        if steady is not None:
+            self._steady = bool(steady)
         s = self._settings
         # Replace, never mutate: the worker reads one consistent Settings per frame.
         self._settings = Settings(
@@ -381,6 +388,7 @@ class Worker:
         """Run the current model on one frame: (image, model ms, model name)."""
         engine, settings = self._engine, self._settings
         if engine is None:
+            self._steady_for = None
             return frame, 0.0, ""
         t0 = time.perf_counter()
         h, w = frame.shape[:2]
@@ -391,6 +399,14 @@ class Worker:
         else:
             settings = Settings(settings.strength, settings.preserve_color, max_side)
             out = Processor(engine, None, settings)(frame)
+            # flicker comes from the style model: steady it on the output, flow from the input
+            if not self._steady:
+                self._steady_for = None
+            else:
+                if self._steady_for is not engine:  # never blend with another model's output
+                    self._stabilizer.reset()
+                    self._steady_for = engine
+                out = self._stabilizer(frame, out)
         return out, (time.perf_counter() - t0) * 1000.0, engine.info.name
 
     def _run(self) -> None:

@@ -210,3 +210,31 @@ def test_pipeline_drops_rather_than_queues_when_the_worker_is_slow():
     processed = p.display.puts
     assert s.captured - s.dropped - 1 <= processed <= s.captured - s.dropped
     assert [r.index for r in shown] == sorted(r.index for r in shown)
+
+
+def test_live_parts_import_neither_qt_nor_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, stylecam.live, stylecam.sources, stylecam.recorder, stylecam.gui.vcam; "
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'torch', 'trainer')); "
+            "print(bad); sys.exit(bool(bad))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_steady_blends_the_previous_output_along_the_motion():
+    worker = Worker(LatestSlot())
+    worker._engine = worker.load(model("invert"))
+    frame = test_frame(60, 96)
+    worker.set_settings(steady=True)
+    first, _, _ = worker.process(frame)
+    assert np.array_equal(first, 255 - frame)  # nothing to blend with yet
+    worker.set_settings(strength=0.0)  # the style "flickers" to the original
+    steady, _, _ = worker.process(frame)
+    # a still picture: the flow is zero and trusted, so the previous output is kept in part
+    expect = 0.6 * (255 - frame.astype(float)) + 0.4 * frame
+    assert np.abs(steady[8:-8, 8:-8] - expect[8:-8, 8:-8]).mean() < 3
+    worker.set_settings(steady=False)
+    plain, _, _ = worker.process(frame)
+    assert np.array_equal(plain, frame)

@@ -162,6 +162,7 @@ class MainWindow(QMainWindow):
         self.strength_label = QLabel("100%")
         self.strength_label.setMinimumWidth(36)
         self.preserve = QCheckBox("Keep colours", toolTip="Keep the source's colours, take the style's texture")
+        self.steady = QCheckBox("Steady", toolTip="Less flicker: blend with the previous frame along the motion")
         self.size_box = QComboBox(toolTip="Processing size: smaller is faster")
         for text, value in SIZES:
             self.size_box.addItem(text, value)
@@ -175,7 +176,7 @@ class MainWindow(QMainWindow):
         self.vcam_box = QCheckBox("Virtual camera", toolTip=reason, enabled=ok)
         self.device_label = QLabel("Device: —")
         self.stats_label = QLabel("")
-        for w in (self.style_box, self.size_box, self.preserve, self.split_box, self.open_button,
+        for w in (self.style_box, self.size_box, self.preserve, self.steady, self.split_box, self.open_button,
                   self.camera_button, self.record_button, self.snapshot_button, self.vcam_box,
                   self.strength):
             w.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the window's shortcuts
@@ -188,6 +189,7 @@ class MainWindow(QMainWindow):
         row1.addWidget(self.strength)
         row1.addWidget(self.strength_label)
         row1.addWidget(self.preserve)
+        row1.addWidget(self.steady)
         row1.addSpacing(12)
         row1.addWidget(QLabel("Size"))
         row1.addWidget(self.size_box)
@@ -239,6 +241,7 @@ class MainWindow(QMainWindow):
         self.style_box.currentIndexChanged.connect(self._style_chosen)
         self.strength.valueChanged.connect(self._settings_changed)
         self.preserve.toggled.connect(self._settings_changed)
+        self.steady.toggled.connect(self._settings_changed)
         self.size_box.currentIndexChanged.connect(self._settings_changed)
         self.split_box.toggled.connect(self._split_toggled)
         self.open_button.clicked.connect(self.open_file)
@@ -260,6 +263,7 @@ class MainWindow(QMainWindow):
         self.strength_label.setText(f"{self.strength.value()}%")
         self.preserve.setChecked(str(s.value("preserve_color", "false")).lower() == "true")
         self.split_box.setChecked(str(s.value("split", "false")).lower() == "true")
+        self.steady.setChecked(str(s.value("steady", "false")).lower() == "true")
         self.view.split = self.split_box.isChecked()
         if size == "settings":
             size = size_value(str(s.value("size", "360")))
@@ -378,7 +382,8 @@ class MainWindow(QMainWindow):
     def _apply_settings(self) -> None:
         self.pipeline.worker.set_settings(strength=self.strength.value() / 100.0,
                                           preserve_color=self.preserve.isChecked(),
-                                          size_p=self.size_box.currentData())
+                                          size_p=self.size_box.currentData(),
+                                          steady=self.steady.isChecked())
 
     def _settings_changed(self, *_args) -> None:
         self.strength_label.setText(f"{self.strength.value()}%")
@@ -394,6 +399,7 @@ class MainWindow(QMainWindow):
         s.setValue("strength", self.strength.value())
         s.setValue("preserve_color", "true" if self.preserve.isChecked() else "false")
         s.setValue("split", "true" if self.split_box.isChecked() else "false")
+        s.setValue("steady", "true" if self.steady.isChecked() else "false")
         size = self.size_box.currentData()
         s.setValue("size", str(size) if size else "full")
         data = self.style_box.currentData()

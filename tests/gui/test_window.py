@@ -158,11 +158,13 @@ def test_settings_are_kept_across_runs(qtbot, make_window, models, settings):
     w = make_window()
     w.select_style("swap")
     w.strength.setValue(40)
+    w.steady.setChecked(True)
     w.size_box.setCurrentIndex(w.size_box.findText("240p"))
     w.close()
     again = make_window(style="settings", size="settings")
     assert again.style_box.currentText() == "swap"
-    assert again.strength.value() == 40
+    assert again.strength.value() == 40 and again.steady.isChecked()
+    assert again.pipeline.worker._steady
     assert again.size_box.currentText() == "240p"
 
 
