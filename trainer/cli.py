@@ -72,10 +72,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_cli(_main, argv, prog=PROG)
 
 
-def _terminate_like_ctrl_c(signum, frame):
-    # `kill PID` (SIGTERM) saves a checkpoint and stops cleanly, like Ctrl-C; a job started
-    # with `nohup ... &` ignores SIGINT, so this is how one stops it without losing steps.
-    raise KeyboardInterrupt
+class _StopAfterStep:
+    """Ctrl-C or SIGTERM: finish the current step, save, stop; a second one stops at once.
+
+    SIGTERM is handled like Ctrl-C because a job started with ``nohup ... &`` ignores SIGINT,
+    so ``kill PID`` is how one stops it without losing steps.
+    """
+
+    def __init__(self):
+        self.trainer = None
+
+    def __call__(self, signum, frame):
+        if self.trainer is not None and not self.trainer.stop_requested:
+            self.trainer.stop_requested = True
+            return
+        raise KeyboardInterrupt
 
 
 def _mode(args) -> str:
@@ -148,17 +159,19 @@ def _main(argv: Sequence[str] | None) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    previous = None
+    handler, previous = _StopAfterStep(), {}
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _terminate_like_ctrl_c)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(sig) is not signal.SIG_IGN:  # nohup'd SIGINT stays ignored
+                previous[sig] = signal.signal(sig, handler)
     try:
-        return _train(args, mode)
+        return _train(args, mode, handler)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
-def _train(args, mode: str) -> int:
+def _train(args, mode: str, handler: _StopAfterStep) -> int:
     from .export import export_model
     from .nets import arch_name, net_stride
     from .train import Trainer, base_path, runs_dir, save_base
@@ -170,6 +183,7 @@ def _train(args, mode: str) -> int:
         trainer = Trainer(None, run_dir, resume=True, steps=args.steps, log=log, quiet=args.quiet)
     else:
         trainer = Trainer(_config(args, mode), run_dir, log=log, quiet=args.quiet)
+    handler.trainer = trainer
     cfg = trainer.cfg
     log(f"run folder: {run_dir}  (checkpoint.pt, preview_*.png, loss.csv, loss.png)")
     log(f"{len(trainer.content)} content pictures from {cfg.content}; VGG-16 weights: {trainer.vgg.source}; "

@@ -326,6 +326,7 @@ class Trainer:
             self.wall = float(ckpt["wall_seconds"])
             self.history = list(ckpt["history"])
         self.last_good = self.step
+        self.stop_requested = False  # set by a signal handler; honoured between steps
         self.lcfg = cfg.loss_config()
         if cfg.mode == "style":
             with torch.no_grad():
@@ -451,6 +452,8 @@ class Trainer:
                     self.preview()
                 if on_step is not None:
                     on_step(row)
+                if self.stop_requested:  # Ctrl-C / SIGTERM arrived during the step: stop at its end
+                    raise KeyboardInterrupt
         except KeyboardInterrupt:
             interrupted = True
             self.checkpoint()

@@ -143,8 +143,9 @@ def test_usage_errors(capsys, photos, painting):
 
 
 @pytest.mark.slow
-def test_kill_saves_a_checkpoint_and_resume_finishes(capsys, photos, painting, runs_in_tmp):
-    """A real process, stopped with SIGTERM mid-run, then resumed in-process."""
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_stop_saves_a_checkpoint_and_resume_finishes(capsys, photos, painting, runs_in_tmp, sig):
+    """A real process, stopped with Ctrl-C (SIGINT) or kill (SIGTERM) mid-run, then resumed in-process."""
     run_dir = runs_in_tmp / "killed"
     cmd = [sys.executable, "-c", "import sys; from trainer.cli import main; sys.exit(main())",
            str(painting), "--name", "killed", "--content", str(photos), "--steps", "400", "--size", "40",
@@ -155,7 +156,7 @@ def test_kill_saves_a_checkpoint_and_resume_finishes(capsys, photos, painting, r
         while not (run_dir / "checkpoint.pt").exists():
             assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint appeared"
             time.sleep(0.2)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         _, err = proc.communicate(timeout=60)
     finally:
         proc.kill() if proc.poll() is None else None

@@ -69,6 +69,18 @@ def test_interrupt_then_resume_continues_with_the_same_losses(photos, painting, 
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
 
 
+def test_a_stop_request_ends_the_run_after_the_step(photos, painting, tmp_path):
+    tr = Trainer(config(photos, painting, steps=5, checkpoint_every=100), tmp_path / "s", quiet=True)
+
+    def signal_arrives(row):
+        if row["step"] == 2:
+            tr.stop_requested = True  # what the CLI's SIGINT/SIGTERM handler does
+
+    result = tr.run(on_step=signal_arrives)
+    assert result.interrupted and result.step == 2
+    assert load_checkpoint(tmp_path / "s" / CHECKPOINT)["step"] == 2
+
+
 def test_resume_can_extend_the_run(photos, painting, tmp_path):
     Trainer(config(photos, painting, steps=2), tmp_path / "r", quiet=True).run()
     more = Trainer(None, tmp_path / "r", resume=True, steps=4, quiet=True).run()
