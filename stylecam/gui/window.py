@@ -221,13 +221,14 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.stats_label)
         self.view.setFocus()
 
+        self.shortcuts: dict[str, QShortcut] = {}
         for key, slot in ((Qt.Key.Key_Left, lambda: self.cycle_style(-1)),
                           (Qt.Key.Key_Right, lambda: self.cycle_style(+1)),
                           (Qt.Key.Key_Space, self.record_button.click),
                           (Qt.Key.Key_S, self.snapshot),
                           (Qt.Key.Key_F11, self.toggle_fullscreen),
                           (Qt.Key.Key_Escape, self.leave_fullscreen)):
-            QShortcut(QKeySequence(key), self, activated=slot)
+            self.shortcuts[QKeySequence(key).toString()] = QShortcut(QKeySequence(key), self, activated=slot)
 
     def _wire(self) -> None:
         p = self.pipeline
@@ -259,7 +260,10 @@ class MainWindow(QMainWindow):
         else:
             screen = self.screen().availableGeometry()
             self.resize(min(1000, screen.width()), min(720, screen.height()))
-        self.strength.setValue(int(s.value("strength", 100)))
+        try:
+            self.strength.setValue(int(s.value("strength", 100)))
+        except (TypeError, ValueError):  # a hand-edited settings file must not stop the window
+            self.strength.setValue(100)
         self.strength_label.setText(f"{self.strength.value()}%")
         self.preserve.setChecked(str(s.value("preserve_color", "false")).lower() == "true")
         self.split_box.setChecked(str(s.value("split", "false")).lower() == "true")
@@ -309,6 +313,9 @@ class MainWindow(QMainWindow):
         entries = [(ORIGINAL, None)] + [(m.label, str(m.path)) for m in models]
         current = [(self.style_box.itemText(i), self.style_box.itemData(i)) for i in range(self.style_box.count())]
         self._models = models
+        data = self.style_box.currentData()
+        if data is not None and entries == current and self._mtime(data) != self._chosen_mtime:
+            self._style_chosen()  # the file was replaced (retrained): load the new one
         if entries == current:
             return
         keep = self.style_box.currentData()
@@ -326,8 +333,18 @@ class MainWindow(QMainWindow):
     def model_names(self) -> list[str]:
         return [self.style_box.itemText(i) for i in range(self.style_box.count())]
 
+    @staticmethod
+    def _mtime(path: str) -> int:
+        try:
+            return Path(path).stat().st_mtime_ns
+        except OSError:
+            return 0
+
+    _chosen_mtime = 0
+
     def _style_chosen(self, *_args) -> None:
         data = self.style_box.currentData()
+        self._chosen_mtime = self._mtime(data) if data else 0
         if data is None:
             self.pipeline.worker.select(None)
             return

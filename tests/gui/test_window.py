@@ -183,3 +183,26 @@ def test_disk_full_while_recording_stops_and_says_so(qtbot, make_window, tmp_pat
     assert stopped.args[2] == f"disk full writing {path}: kept {stopped.args[1]} frames"
     assert not w.record_button.isChecked() and w.pipeline.recorder is None
     next_frame(qtbot, w)  # the live view goes on
+
+
+def test_a_retrained_model_replaces_the_running_one(qtbot, make_window):
+    import os
+
+    path = write_model(user_dir() / "mine.onnx", "invert", name="mine")
+    w = make_window(style=None)
+    w.select_style("mine")
+    next_frame(qtbot, w, lambda r: r.model == "mine" and np.array_equal(r.image, 255 - r.original))
+    write_model(path, "swap", name="mine")  # stylecam-train wrote it again
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    next_frame(qtbot, w, lambda r: np.array_equal(r.image, r.original[..., ::-1]))
+
+
+def test_f11_fullscreen_hides_the_controls(qtbot, make_window):
+    w = make_window()
+    # the offscreen platform swallows F11 key events: fire the window's F11 shortcut itself
+    assert sorted(w.shortcuts) == ["Esc", "F11", "Left", "Right", "S", "Space"]
+    w.shortcuts["F11"].activated.emit()
+    qtbot.waitUntil(lambda: w.isFullScreen() and not w.controls.isVisible(), timeout=WAIT)
+    w.shortcuts["Esc"].activated.emit()
+    qtbot.waitUntil(lambda: not w.isFullScreen() and w.controls.isVisible(), timeout=WAIT)
