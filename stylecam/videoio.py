@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 import av
+import cv2
 import numpy as np
 
 from .errors import InputError, OutputError, TruncatedInputError
@@ -31,6 +32,7 @@ _CRASH_SAFE_MP4 = {"movflags": "frag_keyframe+empty_moov+default_base_moof",
 # little, and flush every packet to the file.
 _CRASH_SAFE_MKV = {"cluster_time_limit": "1000", "flush_packets": "1"}
 _MP4_LIKE = {".mp4", ".m4v", ".mov"}
+_BT601, _LIMITED_RANGE = 6, 1  # AVCOL_SPC_SMPTE170M, AVCOL_RANGE_MPEG: what OpenCV's I420 is
 
 
 def _av_message(exc: BaseException) -> str:
@@ -81,6 +83,9 @@ class VideoWriter:
             self._stream = self._out.add_stream(codec, rate=self.rate)
             self._stream.width, self._stream.height = self.stream_size
             self._stream.pix_fmt = "yuv420p"
+            cc = self._stream.codec_context
+            # say which matrix made the YUV, so players do not guess BT.709 for HD sizes
+            cc.colorspace, cc.color_range = _BT601, _LIMITED_RANGE
             self._stream.time_base = self.time_base
             self._stream.codec_context.time_base = self.time_base
             if codec in ("h264", "libx264"):
@@ -112,7 +117,10 @@ class VideoWriter:
             pts = self._last_pts + 1
         if self.stream_size != (self.width, self.height):
             frame_rgb = np.pad(frame_rgb, ((0, self.height % 2), (0, self.width % 2), (0, 0)), mode="edge")
-        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame_rgb), format="rgb24")
+        # RGB -> YUV 4:2:0 (BT.601, limited range, as the stream is tagged) in OpenCV: about
+        # 0.4 ms at 1280x720 against ~10 ms for FFmpeg's swscale doing it inside encode()
+        yuv = cv2.cvtColor(np.ascontiguousarray(frame_rgb), cv2.COLOR_RGB2YUV_I420)
+        vf = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
         vf.pts, vf.time_base = pts, self.time_base
         try:
             for packet in self._stream.encode(vf):
