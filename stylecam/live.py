@@ -259,16 +259,20 @@ class Choice:
 class Worker:
     """The inference worker: owns the onnxruntime sessions and runs one frame at a time.
 
+    onnxruntime's threads do not spin by default (``spin``): the capture and UI threads need
+    the same cores, and spinning made the model 1.7x slower on the 2-core machine
+    (benchmarks/live.py with and without --spin).
+
     ``select(model)`` loads a session on a separate loader thread (or takes it from a small
     cache) while the current model keeps painting; only a loaded model is switched to. A
     model that fails to load is reported and the previous one stays.
     """
 
     def __init__(self, slot: LatestSlot, stats: Stats | None = None, *, device: str = "auto",
-                 threads: int | None = None, cache_size: int = 3, on_result=_ignore,
+                 threads: int | None = None, spin: bool = False, cache_size: int = 3, on_result=_ignore,
                  on_error=_ignore, on_model=_ignore, on_model_failed=_ignore):
         self.slot, self.stats = slot, stats or Stats()
-        self.device, self.threads, self.cache_size = device, threads, cache_size
+        self.device, self.threads, self.spin, self.cache_size = device, threads, spin, cache_size
         self.on_result, self.on_error = on_result, on_error
         self.on_model, self.on_model_failed = on_model, on_model_failed
         self.sinks: list = []
@@ -351,7 +355,7 @@ class Worker:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        engine = Engine(info, device=self.device, threads=self.threads)
+        engine = Engine(info, device=self.device, threads=self.threads, spin=self.spin)
         engine.warmup(64, 64)
         with self._cache_lock:
             self._cache[key] = engine
