@@ -44,7 +44,10 @@ QUEUE_DEPTH = 4  # frames in flight between two stages; enough to smooth, small 
 
 
 def build_parser() -> ArgumentParser:
-    p = ArgumentParser(prog=PROG, description="Turn videos and pictures into moving paintings.")
+    p = ArgumentParser(prog=PROG, description="Turn videos and pictures into moving paintings.",
+                       epilog="Exit status: 0 done; 2 a user error, or an input that ended early "
+                              "(what decoded is rendered and kept); 130 interrupted (the frames "
+                              "done are kept as a playable file).")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="video file, image (png/jpg) or folder of images")
     p.add_argument("--style", metavar="NAME|FILE.onnx", help="style model (a name or a path)")
     p.add_argument("-o", "--output", metavar="OUT", help="output file or folder (default: beside the input)")
