@@ -1,0 +1,569 @@
+"""How good the models are: style nets against Gatys optimisation, super-resolution against bicubic.
+
+    nice -n 5 python benchmarks/quality.py --quick                 # 128 px, 2 photos, Gatys 50/100
+    nice -n 5 python benchmarks/quality.py --json quality.json     # 256 px, 3 photos, Gatys 50/100/300
+    python benchmarks/quality.py --parts sr --sr sr4,path/to/x.onnx
+
+1. **Style vs optimisation** (Johnson et al. Fig. 5). Held-out photos: Set5 + Set14 (never in
+   the training folder), centre crops of ``--size`` px (``train_curve.held_out``). For each
+   style model the paper objective (``trainer.losses.objective``) is computed with the weights,
+   layers and style-image size the model records in ``stylecam.train``, for the ONNX model's
+   output (run by ``stylecam.engine.Engine``, uint8 as shown) and for Gatys-style L-BFGS from
+   the photo after each of ``--iters`` iterations (``trainer.optimize.gatys``). Gatys results
+   are cached per (style image, weights, photo, iterations) under ~/.cache/stylecam/gatys, so
+   reruns cost only the nets. Ship gate: net / Gatys@100 <= 1.5 (fast tier), <= 1.0 (quality).
+2. **Super-resolution** on Set5 and Set14, the standard protocol: HR cropped to a multiple of
+   the scale, LR by MATLAB-style bicubic downscaling (antialiased, ``imresize``), PSNR and SSIM
+   (Wang et al.: Gaussian window 11, sigma 1.5) on the BT.601 Y channel with ``scale`` pixels
+   shaved at the border; bridge.png is greyscale and goes in as three equal channels.
+   Baselines: MATLAB-style bicubic, OpenCV's bicubic (a = -0.75, not MATLAB's -0.5), and the
+   nearest-neighbour contract test model run through onnxruntime.
+
+Reads ../shared/data (never copied into the repository); a part whose data or models are
+missing is skipped with a one-line note. Prints markdown tables; ``--json FILE`` saves all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from stylecam.engine import Engine  # noqa: E402
+from stylecam.errors import StylecamError  # noqa: E402
+from stylecam.models import Catalog, ModelInfo, sha256_file  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+GATE = {"fast": 1.5, "quality": 1.0}  # net / Gatys@100, from issue 6
+FAST_OVER_QUALITY = 1.25  # fast tier's objective at most this times the quality tier's
+GATYS_VERSION = 1  # bump when trainer.optimize.gatys changes what it computes
+
+# Johnson et al. 2016, Table 1 (x4), method -> set -> (PSNR, SSIM). Set5 as quoted from the
+# paper; Set14 only to one decimal (bicubic ~26.0, SRCNN ~27.5, from issue 6), SSIM unknown (None).
+PAPER_SR4 = {
+    "bicubic": {"Set5": (28.43, 0.8114), "Set14": (26.0, None)},
+    "SRCNN": {"Set5": (30.48, 0.8628), "Set14": (27.5, None)},
+}
+PAPER_NOTE = ("paper rows: Set5 from Johnson et al. Table 1; Set14 only approximately (one decimal, "
+              "SSIM not known here)")
+# What the MATLAB bicubic baseline is published at (x4), to check our protocol against.
+PUBLISHED_BICUBIC4 = {"Set5": 28.43, "Set14": 26.0}
+
+
+# ---------------------------------------------------------------- 1. style vs optimisation
+
+def style_models(names: str | None) -> list[ModelInfo]:
+    """Style models named (comma-separated names or paths), or every style model in the catalog."""
+    if names:
+        return [Catalog().resolve(n.strip(), kind="style") for n in names.split(",") if n.strip()]
+    return [m for m in Catalog().models() if m.kind == "style"]
+
+
+def source_sha256(info: ModelInfo) -> str:
+    import onnx
+
+    proto = onnx.load(str(info.path), load_external_data=False)
+    return {p.key: p.value for p in proto.metadata_props}.get("stylecam.source_sha256", "")
+
+
+def find_style_image(info: ModelInfo, override: str | None = None, folder: Path = DATA / "styles") -> Path:
+    """The painting a model was trained on: ``override``, else its recorded file name in ``folder``.
+
+    The file's sha256 must match the model's ``stylecam.source_sha256``; a wrong painting
+    would make every figure meaningless.
+    """
+    want = source_sha256(info)
+    if override:
+        path = Path(override)
+    else:
+        name = info.train.get("style", "")
+        if not name:
+            raise StylecamError(f"{info.name}: stylecam.train records no style image; pass --style-image")
+        path = folder / Path(name).name
+    if not path.is_file():
+        raise StylecamError(f"{info.name}: style image {path} not found; pass --style-image")
+    got = sha256_file(path)
+    if want and got != want:
+        raise StylecamError(f"{info.name}: {path.name} is not the painting it was trained on "
+                            f"(sha256 {got[:12]}..., model says {want[:12]}...)")
+    return path
+
+
+def loss_config(train: dict):
+    from trainer.losses import STYLE_LAYERS, LossConfig
+
+    return LossConfig(float(train.get("content_weight", 1.0)), float(train.get("style_weight", 3.0)),
+                      float(train.get("tv_weight", 1.0)), train.get("content_layer", "relu2_2"),
+                      tuple(train.get("style_layers", STYLE_LAYERS)))
+
+
+def style_size(train: dict) -> int:
+    """The painting's long side in training: recorded, or the trainer's default of 2 x crop size."""
+    return int(train.get("style_size") or 2 * int(train.get("size", 256)))
+
+
+def cache_dir() -> Path:
+    import platformdirs
+
+    env = os.environ.get("STYLECAM_GATYS_CACHE")
+    return Path(env) if env else platformdirs.user_cache_path("stylecam") / "gatys"
+
+
+def gatys_key(style_sha: str, size: int, lcfg, photo: np.ndarray, history: int) -> str:
+    """Everything the Gatys result depends on, hashed (the iteration counts are stored inside)."""
+    desc = json.dumps({"v": GATYS_VERSION, "style": style_sha, "style_size": size, "history": history,
+                       "loss": [lcfg.content_weight, lcfg.style_weight, lcfg.tv_weight, lcfg.content_layer,
+                                list(lcfg.style_layers)],
+                       "photo": hashlib.sha256(np.ascontiguousarray(photo).tobytes()).hexdigest(),
+                       "shape": list(photo.shape)}, sort_keys=True)
+    return hashlib.sha256(desc.encode()).hexdigest()[:32]
+
+
+def gatys_cached(vgg, photo: np.ndarray, grams, lcfg, iters: list[int], key: str, folder: Path,
+                 history: int = 50) -> tuple[dict[int, dict], bool]:
+    """{iteration: {objective, parts, seconds}} for ``photo`` (H, W, 3) uint8; and whether it was cached.
+
+    One continuous L-BFGS run per photo: a cache entry that lacks one of ``iters`` is redone to
+    the largest count (a later mark cannot be reached from a stored image without its history).
+    """
+    from trainer.data import to_tensor
+    from trainer.optimize import gatys
+
+    path = folder / f"{key}.json"
+    try:
+        stored = {int(k): v for k, v in json.loads(path.read_text()).items()}
+    except (OSError, ValueError):
+        stored = {}
+    if all(i in stored for i in iters):
+        return {i: stored[i] for i in iters}, True
+    marks = sorted(set(iters) | set(stored))
+    # contiguous: L-BFGS views the gradient flat, and to_tensor gives a permuted (strided) view
+    result = gatys(vgg, to_tensor(photo[None]).contiguous(), grams, lcfg, iterations=marks, history_size=history)
+    fresh = {s.iteration: {"objective": s.total, "parts": s.parts, "seconds": round(s.seconds, 2)}
+             for s in result.snapshots}
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
+    with os.fdopen(fd, "w") as f:
+        json.dump({str(k): v for k, v in sorted(fresh.items())}, f, indent=1)
+    os.replace(tmp, path)
+    return {i: fresh[i] for i in iters}, False
+
+
+def iterations_to_match(curve: dict[int, float], target: float) -> float | None:
+    """Gatys iterations at which its objective falls to ``target`` (linear between marks).
+
+    0 when even the photo's first mark is already below; None when the last mark is still above.
+    """
+    marks = sorted(curve)
+    if not marks:
+        return None
+    if curve[marks[0]] <= target:
+        return float(marks[0]) if len(marks) == 1 else 0.0
+    for a, b in zip(marks, marks[1:]):
+        if curve[b] <= target:
+            t = (curve[a] - target) / (curve[a] - curve[b])
+            return a + t * (b - a)
+    return None
+
+
+def measure_style(info: ModelInfo, photos: np.ndarray, vgg, args) -> dict:
+    """The net and Gatys on every photo: objectives, ratio to Gatys@100, gate."""
+    from trainer.data import load_style, to_tensor
+    from trainer.losses import style_targets
+    from trainer.optimize import evaluate
+
+    painting = find_style_image(info, args.style_image)
+    lcfg = loss_config(info.train)
+    ssize = style_size(info.train)
+    grams = style_targets(vgg, load_style(painting, ssize), lcfg)
+    style_sha = sha256_file(painting)
+    engine = Engine(info, device="cpu")
+    engine.warmup(photos.shape[1], photos.shape[2])
+    tier = info.train.get("tier", "?")
+    marks = sorted(set(args.iters) | set(args.curve))
+    rows, net_seconds = [], []
+    for i, photo in enumerate(photos):
+        t0 = time.perf_counter()
+        out = engine.run(photo)
+        net_seconds.append(time.perf_counter() - t0)
+        net, parts = evaluate(vgg, to_tensor(out[None]), to_tensor(photo[None]), grams, lcfg)
+        key = gatys_key(style_sha, ssize, lcfg, photo, 50)
+        g, cached = gatys_cached(vgg, photo, grams, lcfg, marks, key, args.cache)
+        # iteration 0 of Gatys is the photo itself (the optimisation starts from it)
+        photo_only, _ = evaluate(vgg, to_tensor(photo[None]), to_tensor(photo[None]), grams, lcfg)
+        rows.append({"photo": i, "net": net, "net_parts": parts, "photo_objective": photo_only,
+                     "gatys": {str(k): v for k, v in g.items()}, "gatys_cached": cached})
+        print(f"  {info.name}: photo {i + 1}/{len(photos)} net {net:.3f}  "
+              + "  ".join(f"G@{k} {g[k]['objective']:.3f}" for k in args.iters)
+              + ("  (Gatys cached)" if cached else f"  (Gatys {max(v['seconds'] for v in g.values()):.0f} s)"),
+              file=sys.stderr, flush=True)
+    mean = lambda xs: statistics.mean(xs)  # noqa: E731
+    curve = {k: mean([r["gatys"][str(k)]["objective"] for r in rows]) for k in marks}
+    curve[0] = mean([r["photo_objective"] for r in rows])
+    gatys_mean = {k: curve[k] for k in args.iters}
+    net_mean = mean([r["net"] for r in rows])
+    ratio = net_mean / gatys_mean[100] if 100 in gatys_mean else None
+    gate = GATE.get(tier)
+    matched = iterations_to_match(curve, net_mean)
+    return {
+        "name": info.name, "title": info.title, "tier": tier, "arch": info.arch, "path": str(info.path),
+        "style_image": painting.name, "style_size": ssize, "steps": info.train.get("steps"),
+        "weights": {"content": lcfg.content_weight, "style": lcfg.style_weight, "tv": lcfg.tv_weight,
+                    "content_layer": lcfg.content_layer, "style_layers": list(lcfg.style_layers)},
+        "photos": len(photos), "size": int(photos.shape[1]),
+        "net": net_mean, "photo": mean([r["photo_objective"] for r in rows]),
+        "gatys": {str(k): v for k, v in gatys_mean.items()},
+        "curve": {str(k): curve[k] for k in sorted(curve)},  # Fig. 5: Gatys objective by iteration
+        "gatys_seconds": {str(k): mean([r["gatys"][str(k)]["seconds"] for r in rows]) for k in args.iters},
+        "net_seconds": statistics.median(net_seconds),
+        "ratio_gatys100": ratio, "gate": gate,
+        "passes": None if ratio is None or gate is None else ratio <= gate,
+        "gatys_iterations_matched": matched, "per_photo": rows,
+    }
+
+
+def fast_vs_quality(results: list[dict]) -> list[dict]:
+    """For paintings with both tiers under the same objective: fast net / quality net."""
+    pairs = []
+    by = {}
+    for r in results:
+        by.setdefault((r["style_image"], r["style_size"], json.dumps(r["weights"], sort_keys=True)), {})[r["tier"]] = r
+    for (painting, _, _), tiers in sorted(by.items()):
+        if "fast" in tiers and "quality" in tiers:
+            f, q = tiers["fast"], tiers["quality"]
+            pairs.append({"style_image": painting, "fast": f["name"], "quality": q["name"],
+                          "ratio": f["net"] / q["net"], "target": FAST_OVER_QUALITY,
+                          "passes": f["net"] / q["net"] <= FAST_OVER_QUALITY})
+    return pairs
+
+
+def held_out_photos(size: int, count: int) -> np.ndarray:
+    """(N, size, size, 3) uint8: the first ``count`` Set5 + Set14 centre crops (train_curve's)."""
+    from train_curve import held_out
+    from trainer.data import to_uint8
+
+    return to_uint8(held_out(size)[:count])
+
+
+def run_styles(args) -> dict:
+    if not (DATA / "sr" / "Set5").is_dir():
+        return {"skipped": f"no held-out photos in {DATA / 'sr'}"}
+    try:
+        import torch  # noqa: F401
+
+        from trainer.vgg import load_vgg
+    except ImportError as exc:
+        return {"skipped": f"needs the trainer extra (pip install -e '.[train]'): {exc}"}
+    models = style_models(args.styles)
+    if not models:
+        return {"skipped": "no style models in the catalog (assets/ or the user folder)"}
+    photos = held_out_photos(args.size, args.photos)
+    vgg = load_vgg()
+    print(f"style vs optimisation: {len(models)} model(s), {len(photos)} held-out crops of {args.size} px, "
+          f"Gatys at {args.iters}, cache {args.cache}", file=sys.stderr, flush=True)
+    results, problems = [], []
+    for info in models:
+        try:
+            results.append(measure_style(info, photos, vgg, args))
+        except StylecamError as exc:
+            problems.append(str(exc))
+            print(f"  skipped: {exc}", file=sys.stderr, flush=True)
+    return {"size": args.size, "photos": len(photos), "iters": args.iters, "models": results,
+            "fast_vs_quality": fast_vs_quality(results), "problems": problems}
+
+
+# ---------------------------------------------------------------- 2. super-resolution
+
+def _cubic(x: np.ndarray) -> np.ndarray:
+    """Keys' cubic kernel with a = -0.5 (MATLAB's imresize)."""
+    a = np.abs(x)
+    a2, a3 = a * a, a * a * a
+    return ((1.5 * a3 - 2.5 * a2 + 1) * (a <= 1)
+            + (-0.5 * a3 + 2.5 * a2 - 4 * a + 2) * ((a > 1) & (a <= 2)))
+
+
+def _contributions(n_in: int, n_out: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """(n_out, P) weights and source indices of MATLAB's imresize along one axis."""
+    width = 4.0
+    if scale < 1:  # antialiasing: the kernel stretched by 1/scale
+        kernel = lambda x: scale * _cubic(scale * x)  # noqa: E731
+        width /= scale
+    else:
+        kernel = _cubic
+    x = np.arange(1, n_out + 1, dtype=np.float64)
+    u = x / scale + 0.5 * (1 - 1 / scale)  # output pixel centre in input coordinates (1-based)
+    left = np.floor(u - width / 2)
+    taps = int(math.ceil(width)) + 2
+    idx = left[:, None] + np.arange(taps)[None, :]  # (n_out, taps), 1-based
+    w = kernel(u[:, None] - idx)
+    w /= w.sum(axis=1, keepdims=True)
+    mirror = np.concatenate([np.arange(n_in), np.arange(n_in)[::-1]])  # symmetric padding
+    idx = mirror[np.mod(idx - 1, 2 * n_in).astype(np.int64)]
+    return w, idx
+
+
+def imresize(img: np.ndarray, scale: float) -> np.ndarray:
+    """MATLAB's ``imresize(img, scale, 'bicubic')`` for uint8 (H, W[, C]): antialiased when shrinking."""
+    x = img.astype(np.float64)
+    h, w = x.shape[:2]
+    oh, ow = int(math.ceil(h * scale)), int(math.ceil(w * scale))
+    wh, ih = _contributions(h, oh, scale)
+    x = np.einsum("op,op...->o...", wh, x[ih])  # rows
+    ww, iw = _contributions(w, ow, scale)
+    x = np.einsum("op,hop...->ho...", ww, x[:, iw])  # columns
+    return np.clip(np.round(x), 0, 255).astype(np.uint8)
+
+
+def rgb_to_y(img: np.ndarray) -> np.ndarray:
+    """ITU-R BT.601 luma of uint8 RGB (MATLAB's rgb2ycbcr): float in [16, 235]."""
+    x = img.astype(np.float64) / 255.0
+    return 16.0 + 65.481 * x[..., 0] + 128.553 * x[..., 1] + 24.966 * x[..., 2]
+
+
+def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return math.inf if mse == 0 else 10.0 * math.log10(peak * peak / mse)
+
+
+def ssim(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
+    """Mean SSIM of two grey images (Wang et al. 2004): Gaussian window 11, sigma 1.5, 'valid' region."""
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    c1, c2 = (0.01 * peak) ** 2, (0.03 * peak) ** 2
+
+    def blur(x):  # the normalised Gaussian window; its 5-pixel rim is dropped below ('valid')
+        return cv2.GaussianBlur(x, (11, 11), 1.5, borderType=cv2.BORDER_REFLECT)[5:-5, 5:-5]
+
+    mu_a, mu_b = blur(a), blur(b)
+    var_a = blur(a * a) - mu_a ** 2
+    var_b = blur(b * b) - mu_b ** 2
+    cov = blur(a * b) - mu_a * mu_b
+    m = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
+    return float(m.mean())
+
+
+def sr_scores(sr: np.ndarray, hr: np.ndarray, scale: int) -> tuple[float, float]:
+    """PSNR and SSIM on the Y channel with ``scale`` pixels shaved at each border."""
+    ys, yh = rgb_to_y(sr), rgb_to_y(hr)
+    s = slice(scale, -scale)
+    return psnr(ys[s, s], yh[s, s]), ssim(ys[s, s], yh[s, s])
+
+
+def read_hr(path: Path) -> tuple[np.ndarray, bool]:
+    """(H, W, 3) uint8 RGB and whether the file is greyscale (then three equal channels)."""
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise StylecamError(f"{path}: cannot read this picture")
+    if img.dtype != np.uint8:
+        img = (img / 257).round().astype(np.uint8)
+    grey = img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 1)
+    if grey:
+        img = img.reshape(img.shape[0], img.shape[1])
+        return np.repeat(img[:, :, None], 3, axis=2), True
+    return cv2.cvtColor(img[:, :, :3], cv2.COLOR_BGR2RGB), False
+
+
+def sr_sets(folder: Path = DATA / "sr", names=("Set5", "Set14")) -> dict[str, list[Path]]:
+    return {n: sorted((folder / n).glob("*.png")) for n in names if (folder / n).is_dir()}
+
+
+def nearest_model(scale: int, folder: Path) -> Path:
+    """The contract test model that repeats pixels: a floor any trained model must clear."""
+    from stylecam.testing import write_model
+
+    return write_model(folder / f"nearest-x{scale}.onnx", op="nearest", kind="sr", scale=scale,
+                       name=f"nearest-x{scale}", meta={"stylecam.title": "nearest (contract test model)"})
+
+
+def measure_sr(sets: dict[str, list[Path]], scale: int, methods: dict) -> list[dict]:
+    """Mean PSNR/SSIM per (method, set); ``methods`` maps a label to ``f(lr uint8) -> sr uint8``."""
+    rows = []
+    for set_name, files in sets.items():
+        per = {label: [] for label in methods}
+        for f in files:
+            hr, grey = read_hr(f)
+            h, w = hr.shape[0] // scale * scale, hr.shape[1] // scale * scale
+            hr = hr[:h, :w]
+            lr = imresize(hr, 1.0 / scale)
+            for label, fn in methods.items():
+                out = fn(lr)
+                if out.shape != hr.shape:
+                    raise StylecamError(f"{label}: gave {out.shape[1]}x{out.shape[0]} for "
+                                        f"{f.name}, expected {w}x{h}")
+                p, s = sr_scores(out, hr, scale)
+                per[label].append({"image": f.name, "grey": grey, "psnr": p, "ssim": s})
+        for label, images in per.items():
+            rows.append({"method": label, "set": set_name, "scale": scale, "images": len(images),
+                         "psnr": statistics.mean(i["psnr"] for i in images),
+                         "ssim": statistics.mean(i["ssim"] for i in images), "per_image": images})
+    return rows
+
+
+def run_sr(args) -> dict:
+    sets = sr_sets(args.sr_data)
+    if not sets:
+        return {"skipped": f"no Set5/Set14 in {args.sr_data}"}
+    if args.sr:
+        models = [Catalog().resolve(n.strip(), kind="sr") for n in args.sr.split(",") if n.strip()]
+    else:
+        models = [m for m in Catalog().models() if m.kind == "sr"]
+    scales = sorted({m.scale for m in models} | {4})
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for scale in scales:
+            nearest = Engine(nearest_model(scale, Path(tmp)), device="cpu")
+            methods = {
+                "bicubic (MATLAB-style)": lambda lr, s=scale: imresize(lr, s),
+                "bicubic (OpenCV)": lambda lr, s=scale: cv2.resize(lr, (lr.shape[1] * s, lr.shape[0] * s),
+                                                                   interpolation=cv2.INTER_CUBIC),
+                "nearest (contract test model)": nearest.run,
+            }
+            for m in models:
+                if m.scale == scale:
+                    engine = Engine(m, device="cpu")
+                    methods[f"{m.name} ({m.train.get('loss', '?')} loss, {m.train.get('tier', '?')})"] = engine.run
+            print(f"super-resolution x{scale}: {', '.join(methods)} on {', '.join(sets)}", file=sys.stderr, flush=True)
+            rows += measure_sr(sets, scale, methods)
+    check = {}
+    for r in rows:
+        if r["method"] == "bicubic (MATLAB-style)" and r["scale"] == 4 and r["set"] in PUBLISHED_BICUBIC4:
+            check[r["set"]] = {"ours": r["psnr"], "published": PUBLISHED_BICUBIC4[r["set"]],
+                               "difference": r["psnr"] - PUBLISHED_BICUBIC4[r["set"]]}
+    return {"rows": rows, "bicubic_check": check, "paper_x4": PAPER_SR4,
+            "models": [str(m.path) for m in models],
+            "note": "" if models else "no super-resolution model in the catalog yet: baselines only"}
+
+
+# ---------------------------------------------------------------- report
+
+def _f(x, fmt=".3f") -> str:
+    return "–" if x is None else format(x, fmt)
+
+
+def style_table(part: dict) -> str:
+    if "skipped" in part:
+        return f"Style vs optimisation: skipped ({part['skipped']})."
+    iters = part["iters"]
+    head = (["model", "tier", "painting", "photo"] + ["net"] + [f"Gatys@{i}" for i in iters]
+            + ["net / G@100", "gate", "passes", "≈ Gatys its", "net s", "G@100 s"])
+    lines = [f"Style vs optimisation: objective (lower is better), mean of {part['photos']} held-out "
+             f"{part['size']}-px crops (Set5/Set14); 'photo' = the unchanged photo's objective.", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in part["models"]:
+        matched = r["gatys_iterations_matched"]
+        cells = [r["name"], r["tier"], r["style_image"], _f(r["photo"]), _f(r["net"])]
+        cells += [_f(r["gatys"][str(i)]) for i in iters]
+        cells += [_f(r["ratio_gatys100"], ".2f"), _f(r["gate"], ".2f"),
+                  {True: "yes", False: "**no**", None: "–"}[r["passes"]],
+                  f"> {max(iters)}" if matched is None else f"{matched:.0f}",
+                  _f(r["net_seconds"], ".3f"), _f(r["gatys_seconds"].get("100"), ".1f")]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    for p in part["fast_vs_quality"]:
+        lines.append(f"\n{p['style_image']}: fast {p['fast']} / quality {p['quality']} = {p['ratio']:.2f} "
+                     f"(target ≤ {p['target']}): {'yes' if p['passes'] else 'no'}")
+    for p in part["problems"]:
+        lines.append(f"\nskipped: {p}")
+    return "\n".join(lines)
+
+
+def sr_table(part: dict) -> str:
+    if "skipped" in part:
+        return f"Super-resolution: skipped ({part['skipped']})."
+    lines = []
+    for scale in sorted({r["scale"] for r in part["rows"]}):
+        rows = [r for r in part["rows"] if r["scale"] == scale]
+        sets = list(dict.fromkeys(r["set"] for r in rows))
+        head = ["method"] + [f"{s} PSNR / SSIM" for s in sets]
+        lines += [f"Super-resolution ×{scale}: Y channel (BT.601), {scale} px shaved, LR by MATLAB-style "
+                  "bicubic", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for method in dict.fromkeys(r["method"] for r in rows):
+            cells = [method]
+            for s in sets:
+                r = next((r for r in rows if r["method"] == method and r["set"] == s), None)
+                cells.append("–" if r is None else f"{r['psnr']:.2f} / {r['ssim']:.4f}")
+            lines.append("| " + " | ".join(cells) + " |")
+        if scale == 4:
+            for method, per_set in PAPER_SR4.items():
+                cells = [f"paper: {method}"]
+                for s in sets:
+                    v = per_set.get(s)
+                    cells.append("–" if v is None else f"{v[0]:.2f} / {_f(v[1], '.4f')}")
+                lines.append("| " + " | ".join(cells) + " |")
+            lines += ["", PAPER_NOTE]
+        lines.append("")
+    for s, c in part["bicubic_check"].items():
+        lines.append(f"check: our MATLAB-style bicubic ×4 on {s} = {c['ours']:.2f} dB, published "
+                     f"{c['published']:.2f} dB ({c['difference']:+.2f})")
+    if part["note"]:
+        lines.append(part["note"])
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--parts", default="style,sr", help="comma-separated: style, sr")
+    p.add_argument("--styles", help="style models (names or .onnx paths); default: every style in the catalog")
+    p.add_argument("--style-image", help="the painting (when the model's recorded file is elsewhere)")
+    p.add_argument("--photos", type=int, default=3, help="held-out photos for the style part")
+    p.add_argument("--size", type=int, default=256, help="side of the held-out crops")
+    p.add_argument("--iters", default="50,100,300", help="Gatys L-BFGS iterations to report")
+    p.add_argument("--curve", default="10,20", help="extra Gatys iterations recorded for the curve (JSON)")
+    p.add_argument("--cache", type=Path, default=None, help="Gatys cache folder (default ~/.cache/stylecam/gatys)")
+    p.add_argument("--sr", help="super-resolution models (names or paths); default: every one in the catalog")
+    p.add_argument("--sr-data", type=Path, default=DATA / "sr")
+    p.add_argument("--quick", action="store_true", help="128 px, 2 photos, Gatys 50/100")
+    p.add_argument("--threads", type=int, help="torch threads for VGG and Gatys")
+    p.add_argument("--json", type=Path, help="write every figure here")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.size, args.photos, args.iters = 128, min(args.photos, 2), "50,100"
+    try:
+        args.iters = sorted({int(i) for i in args.iters.split(",") if i.strip()})
+        args.curve = sorted({int(i) for i in args.curve.split(",") if i.strip()})
+    except ValueError:
+        print(f"quality: --iters must be whole numbers, not {args.iters!r}", file=sys.stderr)
+        return 2
+    if not args.iters or min(args.iters + args.curve) < 1 or args.photos < 1 or args.size < 32:
+        print("quality: --iters, --photos must be positive and --size at least 32", file=sys.stderr)
+        return 2
+    args.cache = args.cache or cache_dir()
+    parts = {x.strip() for x in args.parts.split(",") if x.strip()}
+    if not parts <= {"style", "sr"}:
+        print(f"quality: unknown part(s) {', '.join(sorted(parts - {'style', 'sr'}))}; use style, sr",
+              file=sys.stderr)
+        return 2
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    result = {"settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}}
+    try:
+        if "style" in parts:
+            result["style"] = run_styles(args)
+            print(style_table(result["style"]) + "\n", flush=True)
+        if "sr" in parts:
+            result["sr"] = run_sr(args)
+            print(sr_table(result["sr"]) + "\n", flush=True)
+    except StylecamError as exc:
+        print(f"quality: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
