@@ -57,7 +57,7 @@ class TrainConfig:
     batch: int = 4
     style_size: int = 0  # long side of the painting; 0 = 2 x size
     content_weight: float = 1.0
-    style_weight: float = 3.0
+    style_weight: float = 1.0
     tv_weight: float = 1.0
     pixel_weight: float = 0.0  # base and sr: weight of the mean squared pixel difference
     loss: str = "feature"  # sr: feature | pixel | mixed

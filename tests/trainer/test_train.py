@@ -44,7 +44,7 @@ def test_twenty_steps_lower_the_loss(photos, painting, tmp_path):
     grid = cv2.imread(str(run / "preview_000020.png"))
     assert grid.shape[0] == 2 * 40  # photos over their stylized versions
     ckpt = load_checkpoint(run / CHECKPOINT)
-    assert ckpt["step"] == 20 and ckpt["config"]["style_weight"] == 3.0
+    assert ckpt["step"] == 20 and ckpt["config"]["style_weight"] == 1.0
 
 
 def test_interrupt_then_resume_continues_with_the_same_losses(photos, painting, tmp_path):
