@@ -447,6 +447,51 @@ def run_sr(args) -> dict:
             "note": "" if models else "no super-resolution model in the catalog yet: baselines only"}
 
 
+# ---------------------------------------------------------------- the curve (Fig. 5)
+
+PALETTE = ((66, 133, 244), (219, 68, 55), (15, 157, 88), (244, 160, 0), (171, 71, 188),
+           (0, 172, 193), (255, 112, 67), (124, 179, 66), (92, 107, 192), (240, 98, 146))
+
+
+def curve_plot(part: dict, width: int = 720, height: int = 420) -> np.ndarray:
+    """Gatys objective against L-BFGS iterations (solid) and each net's objective (dashed), all
+    divided by that style's Gatys@100, so every style fits one chart; gates as grey lines."""
+    img = np.full((height, width, 3), 255, np.uint8)
+    left, right, top, bottom = 56, 150, 20, 44
+    models = [m for m in part["models"] if "100" in m["curve"]]
+    if not models:
+        return img
+    xmax = max(int(k) for m in models for k in m["curve"])
+    ys = [v / m["curve"]["100"] for m in models for v in list(m["curve"].values()) + [m["net"]]]
+    ymax = min(max(ys) * 1.05, 8.0)  # the photo itself is far above: clip the axis, not the data
+    sx = lambda it: left + (width - left - right) * it / xmax  # noqa: E731
+    sy = lambda r: top + (height - top - bottom) * (1 - min(r, ymax) / ymax)  # noqa: E731
+    grey, ink = (190, 190, 190), (40, 40, 40)
+    for r, label in ((1.0, "1.0 quality gate"), (1.5, "1.5 fast gate")):
+        y = int(sy(r))
+        cv2.line(img, (left, y), (width - right, y), grey, 1)
+        cv2.putText(img, label, (width - right + 4, y + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (120, 120, 120), 1, cv2.LINE_AA)
+    cv2.rectangle(img, (left, top), (width - right, height - bottom), ink, 1)
+    for it in sorted({0, xmax} | {int(k) for k in models[0]["curve"]}):
+        cv2.putText(img, str(it), (int(sx(it)) - 8, height - bottom + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.38, ink, 1, cv2.LINE_AA)
+    for k in range(int(ymax) + 1):
+        cv2.putText(img, f"{k}", (left - 18, int(sy(k)) + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.38, ink, 1, cv2.LINE_AA)
+    cv2.putText(img, "L-BFGS iterations (Gatys)", (left + 180, height - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.45, ink, 1, cv2.LINE_AA)
+    cv2.putText(img, "objective / Gatys@100", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, ink, 1, cv2.LINE_AA)
+    for i, m in enumerate(models):
+        colour = PALETTE[i % len(PALETTE)][::-1]  # drawn in BGR, saved as RGB below
+        ref = m["curve"]["100"]
+        pts = np.array([(sx(int(k)), sy(v / ref)) for k, v in sorted(m["curve"].items(), key=lambda kv: int(kv[0]))],
+                       np.int32)
+        cv2.polylines(img, [pts], False, colour, 2, cv2.LINE_AA)
+        y = int(sy(m["net"] / ref))
+        for x in range(left, width - right, 12):
+            cv2.line(img, (x, y), (min(x + 6, width - right), y), colour, 2)
+        cv2.putText(img, f"{m['name']} ({m['tier']})", (width - right + 4, top + 14 + 16 * i),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, 1, cv2.LINE_AA)
+    return img[:, :, ::-1].copy()
+
+
 # ---------------------------------------------------------------- report
 
 def _f(x, fmt=".3f") -> str:
@@ -527,6 +572,7 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="128 px, 2 photos, Gatys 50/100")
     p.add_argument("--threads", type=int, help="torch threads for VGG and Gatys")
     p.add_argument("--json", type=Path, help="write every figure here")
+    p.add_argument("--plot", type=Path, help="write the net-vs-optimisation curve (PNG) here")
     args = p.parse_args(argv)
     if args.quick:
         args.size, args.photos, args.iters = 128, min(args.photos, 2), "50,100"
@@ -554,6 +600,9 @@ def main(argv=None) -> int:
         if "style" in parts:
             result["style"] = run_styles(args)
             print(style_table(result["style"]) + "\n", flush=True)
+            if args.plot and result["style"].get("models"):
+                cv2.imwrite(str(args.plot), curve_plot(result["style"])[:, :, ::-1])
+                print(f"curve: {args.plot}", file=sys.stderr)
         if "sr" in parts:
             result["sr"] = run_sr(args)
             print(sr_table(result["sr"]) + "\n", flush=True)

@@ -256,3 +256,15 @@ def test_strip_rows(tmp_path):
     original = img[4:36, 154:202].astype(int)
     styled = img[40:72, 154:202].astype(int)
     assert np.abs(styled - (255 - original)).mean() < 3
+
+
+def test_curve_plot_draws_each_net_at_its_ratio():
+    part = {"models": [{"name": "a", "tier": "fast", "net": 3.0,
+                        "curve": {"0": 20.0, "10": 4.0, "50": 2.5, "100": 2.0}}]}
+    img = quality.curve_plot(part, width=400, height=300)
+    assert img.shape == (300, 400, 3)
+    colour = np.array(quality.PALETTE[0])
+    ymax = min(20.0 / 2.0 * 1.05, 8.0)
+    y = round(20 + (300 - 20 - 44) * (1 - 1.5 / ymax))  # the net at 3.0 / 2.0 = 1.5 x Gatys@100
+    row = np.abs(img[y - 1:y + 2, 60:240].astype(int) - colour).sum(-1).min(0)
+    assert (row == 0).mean() > 0.3  # dashed: about half of the row
