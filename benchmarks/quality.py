@@ -1,7 +1,7 @@
 """How good the models are: style nets against Gatys optimisation, super-resolution against bicubic.
 
     nice -n 5 python benchmarks/quality.py --quick                 # 128 px, 2 photos, Gatys 50/100
-    nice -n 5 python benchmarks/quality.py --json quality.json     # 256 px, 3 photos, Gatys 50/100/300
+    nice -n 5 python benchmarks/quality.py --json quality.json --plot curve.png   # 256 px, 3 photos, 50/100/300
     python benchmarks/quality.py --parts sr --sr sr4,path/to/x.onnx
 
 1. **Style vs optimisation** (Johnson et al. Fig. 5). Held-out photos: Set5 + Set14 (never in
@@ -10,7 +10,8 @@
    layers and style-image size the model records in ``stylecam.train``, for the ONNX model's
    output (run by ``stylecam.engine.Engine``, uint8 as shown) and for Gatys-style L-BFGS from
    the photo after each of ``--iters`` iterations (``trainer.optimize.gatys``). Gatys results
-   are cached per (style image, weights, photo, iterations) under ~/.cache/stylecam/gatys, so
+   are cached per (style image, weights, photo, iterations) under ~/.cache/stylecam/gatys
+   (``--cache`` or ``STYLECAM_GATYS_CACHE`` elsewhere), so
    reruns cost only the nets. Ship gate: net / Gatys@100 <= 1.5 (fast tier), <= 1.0 (quality).
 2. **Super-resolution** on Set5 and Set14, the standard protocol: HR cropped to a multiple of
    the scale, LR by MATLAB-style bicubic downscaling (antialiased, ``imresize``), PSNR and SSIM
