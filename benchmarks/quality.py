@@ -11,8 +11,7 @@
    output (run by ``stylecam.engine.Engine``, uint8 as shown) and for Gatys-style L-BFGS from
    the photo after each of ``--iters`` iterations (``trainer.optimize.gatys``). Gatys results
    are cached per (style image, weights, photo, iterations) under ~/.cache/stylecam/gatys
-   (``--cache`` or ``STYLECAM_GATYS_CACHE`` elsewhere), so
-   reruns cost only the nets. Ship gate: net / Gatys@100 <= 1.5 (fast tier), <= 1.0 (quality).
+   (``--cache`` or ``STYLECAM_GATYS_CACHE`` elsewhere), so reruns cost only the nets. Ship gate: net / Gatys@100 <= 1.5 (fast tier), <= 1.0 (quality).
 2. **Super-resolution** on Set5 and Set14, the standard protocol: HR cropped to a multiple of
    the scale, LR by MATLAB-style bicubic downscaling (antialiased, ``imresize``), PSNR and SSIM
    (Wang et al.: Gaussian window 11, sigma 1.5) on the BT.601 Y channel with ``scale`` pixels
