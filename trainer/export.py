@@ -140,6 +140,9 @@ def export_model(net: nn.Module, out_path: str | Path, *, kind: str, name: str, 
             raise TrainError(f"export parity failed: only {share:.2%} of pixels within "
                              f"{PARITY_TOLERANCE} grey level of torch (need {PARITY_SHARE:.1%})")
         check_model(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it private; a model file is an ordinary file
         os.replace(tmp, out_path)
     finally:
         if os.path.exists(tmp):

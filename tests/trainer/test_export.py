@@ -45,6 +45,7 @@ def test_style_export_keeps_the_contract(tmp_path, tier):
     assert info.train == TRAIN
     meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
     assert meta["stylecam.format"] == "1" and meta["stylecam.source_sha256"] == "ab" * 32
+    assert path.stat().st_mode & 0o044 == 0o044  # readable by others, like any file we write
     engine = Engine(path, device="cpu", threads=1)
     net = mid_grey_net(cfg)
     for h, w in [(33, 47), (97, 131), (64, 64)]:  # odd, odd and a multiple of the stride
