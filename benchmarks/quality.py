@@ -226,6 +226,9 @@ def measure_style(info: ModelInfo, photos: np.ndarray, vgg, args) -> dict:
                     "content_layer": lcfg.content_layer, "style_layers": list(lcfg.style_layers)},
         "photos": len(photos), "size": int(photos.shape[1]),
         "net": net_mean, "photo": mean([r["photo_objective"] for r in rows]),
+        "net_parts": {k: mean([r["net_parts"][k] for r in rows]) for k in rows[0]["net_parts"]},
+        "gatys100_parts": ({k: mean([r["gatys"]["100"]["parts"][k] for r in rows]) for k in rows[0]["net_parts"]}
+                           if 100 in args.iters else None),
         "gatys": {str(k): v for k, v in gatys_mean.items()},
         "curve": {str(k): curve[k] for k in sorted(curve)},  # Fig. 5: Gatys objective by iteration
         "gatys_seconds": {str(k): mean([r["gatys"][str(k)]["seconds"] for r in rows]) for k in args.iters},
@@ -516,6 +519,11 @@ def style_table(part: dict) -> str:
                   f"> {max(iters)}" if matched is None else f"{matched:.0f}",
                   _f(r["net_seconds"], ".3f"), _f(r["gatys_seconds"].get("100"), ".1f")]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    lines.append("")
+    for r in part["models"]:  # which term the net loses on
+        parts = lambda d: ", ".join(f"{k} {v:.3f}" for k, v in d.items())  # noqa: E731
+        lines.append(f"{r['name']}: net {parts(r['net_parts'])}"
+                     + (f"; Gatys@100 {parts(r['gatys100_parts'])}" if r["gatys100_parts"] else ""))
     for p in part["fast_vs_quality"]:
         lines.append(f"\n{p['style_image']}: fast {p['fast']} / quality {p['quality']} = {p['ratio']:.2f} "
                      f"(target ≤ {p['target']}): {'yes' if p['passes'] else 'no'}")
