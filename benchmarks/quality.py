@@ -516,7 +516,7 @@ def style_table(part: dict) -> str:
         cells += [_f(r["gatys"][str(i)]) for i in iters]
         cells += [_f(r["ratio_gatys100"], ".2f"), _f(r["gate"], ".2f"),
                   {True: "yes", False: "**no**", None: "–"}[r["passes"]],
-                  f"> {max(iters)}" if matched is None else f"{matched:.0f}",
+                  f"> {max(iters)}" if matched is None else "0 (photo ≤ net)" if matched == 0 else f"{matched:.0f}",
                   _f(r["net_seconds"], ".3f"), _f(r["gatys_seconds"].get("100"), ".1f")]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     lines.append("")
