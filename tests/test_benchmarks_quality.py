@@ -268,3 +268,17 @@ def test_curve_plot_draws_each_net_at_its_ratio():
     y = round(20 + (300 - 20 - 44) * (1 - 1.5 / ymax))  # the net at 3.0 / 2.0 = 1.5 x Gatys@100
     row = np.abs(img[y - 1:y + 2, 60:240].astype(int) - colour).sum(-1).min(0)
     assert (row == 0).mean() > 0.3  # dashed: about half of the row
+
+
+def test_fast_against_quality_tier():
+    w = {"content": 1.0, "style": 1.0}
+    fast = {"name": "wave", "tier": "fast", "style_image": "wave.jpg", "weights": w, "style_size": 320,
+            "net": 3.0, "ratio_gatys100": 1.5}
+    good = dict(fast, name="wave-hq", tier="quality", net=2.5, ratio_gatys100=0.9)
+    other = dict(good, style_size=512, ratio_gatys100=1.0)
+    alone = dict(fast, name="scream", style_image="scream.jpg")
+    [p] = quality.fast_vs_quality([fast, good, alone])
+    assert (p["fast"], p["quality"], p["how"]) == ("wave", "wave-hq", "same objective")
+    assert p["ratio"] == pytest.approx(1.2) and p["passes"]
+    [p] = quality.fast_vs_quality([fast, other])
+    assert p["how"] == "each against its own Gatys@100" and p["ratio"] == pytest.approx(1.5) and not p["passes"]
