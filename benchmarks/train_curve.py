@@ -48,7 +48,7 @@ def held_out(size: int = 256) -> torch.Tensor:
         h, w = img.shape[:2]
         y, x = (h - size) // 2, (w - size) // 2
         crops.append(img[y:y + size, x:x + size])
-    return D.to_tensor(np.stack(crops))
+    return D.to_tensor(np.stack(crops)).contiguous()  # L-BFGS views the gradient flat
 
 
 def score(tr: Trainer, photos: torch.Tensor) -> list[float]:
@@ -133,6 +133,8 @@ def main() -> int:
               f"{args.tier}; size {args.size}; batch {args.batch}; threads {torch.get_num_threads()}", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             result["curves"] = [pt for init in args.inits.split(",") for pt in curve(init, args, photos, Path(tmp))]
+        if args.json:  # the curves are kept even if the reference below fails
+            Path(args.json).write_text(json.dumps(result, indent=1))
         if args.gatys:
             result["gatys"] = run_gatys(args, photos[:args.gatys], result["curves"])
     if args.json:
