@@ -57,10 +57,22 @@ def cache_dir() -> Path:
     return Path(env) if env else platformdirs.user_cache_path("stylecam") / "ort"
 
 
+@functools.lru_cache(maxsize=1)
+def _cpu_model() -> str:
+    """The CPU's name: an optimised graph may use instructions another CPU lacks."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    except OSError:
+        import platform
+        return platform.processor()
+
+
 def _cached_path(model: Path) -> Path:
     """A cache file name that changes when the model, onnxruntime or the CPU flags change."""
     st = model.stat()
-    key = f"{model.resolve()}|{st.st_size}|{st.st_mtime_ns}|{ort.__version__}|{ort.get_device()}"
+    key = (f"{model.resolve()}|{st.st_size}|{st.st_mtime_ns}|{ort.__version__}|{ort.get_device()}"
+           f"|{_cpu_model()}")
     return cache_dir() / f"{model.stem}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.ort.onnx"
 
 
@@ -79,7 +91,7 @@ class Engine:
     """One onnxruntime session for one stylecam model."""
 
     def __init__(self, model: ModelInfo | str | os.PathLike, device: str = "auto",
-                 threads: int | None = None, cache: bool = True, spin: bool = True):
+                 threads: int | None = None, cache: bool = True, spin: bool = False):
         self.info = model if isinstance(model, ModelInfo) else check_model(model)
         providers = _providers(device)
         opts = ort.SessionOptions()
@@ -88,8 +100,10 @@ class Engine:
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.log_severity_level = 3
         if not spin:
-            # Idle intra-op threads busy-wait by default; where other threads need the same
-            # cores (stylecam-render's decode and encode), sleeping lets them run instead.
+            # Idle intra-op threads busy-wait by onnxruntime's default; stylecam always has other
+            # threads on the same cores (decode, encode, capture, UI), so they sleep instead:
+            # 1.6-1.9x faster in the window and +19 points of render/model throughput here
+            # (benchmarks/live.py --spin, benchmarks/render_speed.py --also-spinning).
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         source = Path(self.info.path)
         # On the CPU, keep the fully optimised graph: the next session of this model (a style
