@@ -40,6 +40,7 @@ PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "sl
 # a frame, veryfast ~40, medium ~120; only ultrafast leaves the fast tier's render at >= 90%
 # of model-only speed. Files are ~2x larger than veryfast; --preset medium makes them small.
 DEFAULT_PRESET = "ultrafast"
+DEFAULT_STABILIZE = 0.0
 QUEUE_DEPTH = 4  # frames in flight between two stages; enough to smooth, small for memory
 
 
@@ -55,6 +56,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--strength", type=float, default=1.0, help="0 = original .. 1 = fully stylized (default 1)")
     p.add_argument("--preserve-color", action="store_true", help="keep the original colours, take the style's light")
     p.add_argument("--max-side", type=int, default=None, metavar="N", help="run the style model at most N pixels a side")
+    p.add_argument("--stabilize", type=float, default=DEFAULT_STABILIZE, metavar="K",
+                   help="0 .. <1: keep this much of the previous output along the motion, "
+                        f"against flicker (video only; default {DEFAULT_STABILIZE:g})")
     p.add_argument("--upscale", metavar="2|4|NAME", help="super-resolution after the style (or alone)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--threads", type=int, default=None, metavar="N", help="onnxruntime threads (default: all cores)")
@@ -83,7 +87,7 @@ def _check_options(args) -> Settings:
     if args.style is None and args.upscale is None:
         raise UsageError("give --style NAME, --upscale 2|4|NAME, or both")
     return Settings(strength=args.strength, preserve_color=args.preserve_color,
-                    max_side=args.max_side).check()
+                    max_side=args.max_side, stabilize=args.stabilize).check()
 
 
 def resolve_models(catalog: Catalog, style: str | None, upscale: str | None
@@ -315,6 +319,7 @@ def render_video(job: Job, processor: Processor, timers: list[_Timed], preset: s
             tmp.unlink()
         raise
     result.audio_streams_copied = writer.audio_streams
+    processor.reset()  # stabilisation never carries a frame from one clip into the next
     bar = _progress(info.frames, job.src.name) if progress else None
 
     def frames():
@@ -396,6 +401,7 @@ def _write_image(rgb: np.ndarray, dst: Path) -> None:
 
 def render_image(job: Job, processor: Processor, timers: list[_Timed]) -> Result:
     start = time.perf_counter()
+    processor.reset()
     _write_image(processor(_read_image(job.src)), job.dst)
     return Result(str(job.src), str(job.dst), "image", frames=1, seconds=time.perf_counter() - start,
                   model_ms=[sum(ms) for ms in zip(*(t.ms for t in timers))])
@@ -414,6 +420,7 @@ def render_folder(job: Job, processor: Processor, timers: list[_Timed], progress
         for t in timers:
             t.ms.clear()
         for p in images:
+            processor.reset()  # separate pictures, not frames of one clip
             _write_image(processor(_read_image(p)), job.dst / p.name)
             result.frames += 1
             if bar is not None:

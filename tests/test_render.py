@@ -97,6 +97,30 @@ def test_video_round_trip_keeps_count_rate_timestamps_and_audio(tmp_path, clip, 
         assert mean_abs(b, a) > 5 * TOL
 
 
+def test_stabilize_keeps_count_and_timestamps_and_steadies(tmp_path, clip, models, capsys):
+    noisy = tmp_path / "noisy.mp4"  # a still, smooth picture with fresh sensor noise each frame
+    rng = np.random.default_rng(0)
+    still = cv2.GaussianBlur(test_frame(66, 98), (0, 0), 3).astype(np.int16)
+    with av.open(str(noisy), "w") as c:
+        s = c.add_stream("h264", rate=RATE)
+        s.width, s.height, s.pix_fmt, s.options = 98, 66, "yuv420p", {"crf": "0", "preset": "ultrafast"}
+        for _ in range(12):
+            f = np.clip(still + rng.integers(-12, 13, still.shape), 0, 255).astype(np.uint8)
+            for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    plain, steady = tmp_path / "plain.mkv", tmp_path / "steady.mkv"
+    assert run(capsys, noisy, "--style", "wave", "-o", plain, "--crf", "0")[0] == 0
+    assert run(capsys, noisy, "--style", "wave", "-o", steady, "--crf", "0", "--stabilize", "0.7")[0] == 0
+    a, b = decode(plain), decode(steady)
+    assert [t for _, t in a] == [t for _, t in b] and len(b) == 12
+
+    def change(frames):
+        return np.mean([mean_abs(frames[i][0], frames[i - 1][0]) for i in range(1, len(frames))])
+    assert change(b) < 0.7 * change(a)
+
+
 def test_style_then_upscale_and_upscale_alone(tmp_path, clip, models, capsys):
     code, _, err = run(capsys, clip, "--style", "swap", "--upscale", "2", "-o", tmp_path / "big.mkv")
     assert code == 0, err
@@ -172,6 +196,7 @@ def bad_cases(tmp_path, clip):
         ([clip, "--style", "wave", "--strength", "1.5"], "--strength must be between 0 and 1, got 1.5"),
         ([clip, "--style", "wave", "--max-side", "10"], "--max-side must be at least 32, got 10"),
         ([clip, "--style", "wave", "--threads", "0"], "--threads must be at least 1, got 0"),
+        ([clip, "--style", "wave", "--stabilize", "1"], "--stabilize must be at least 0 and below 1, got 1"),
         ([clip, "--style", "wave", "--preset", "warp"], "--preset must be one of ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow, got 'warp'"),
         ([clip], "give --style NAME, --upscale 2|4|NAME, or both"),
         ([clip, "--upscale", "4"], "no x4 super-resolution model; known: nn2 (x2)"),
