@@ -160,7 +160,11 @@ class FastSpec:
     resolution only (cheap there); depthwise: residual blocks as depthwise-separable convs;
     down: "conv" (3x3 stride-2 convs) or "unshuffle" (pixel-unshuffle x2 then 3x3 conv);
     up: "nearest" (nearest x2 + 3x3 conv per stage) or "shuffle" (1x1 conv + pixel shuffle).
-    The last stage back to full resolution is always a 3x3 conv to 12 + pixel shuffle x2.
+    The last stage back to full resolution is always a 3x3 conv to 12 + pixel shuffle x2;
+    with ``skip`` that conv also gets the input frame as 12 channels (pixel-unshuffle x2):
+    +5% multiply-adds, and the net no longer has to squeeze every photo detail through the
+    1/8-resolution bottleneck (photo reconstruction after 300 pixel-loss steps: 17.9 dB
+    without, 23.3 dB with; measured in the lead's commit message).
     """
 
     widths: tuple = (16, 32, 64)
@@ -169,6 +173,7 @@ class FastSpec:
     depthwise: bool = False
     down: str = "conv"
     up: str = "nearest"
+    skip: bool = True  # the last conv also sees the input, pixel-unshuffled to 1/2 resolution
 
     @property
     def stride(self) -> int:
@@ -217,12 +222,17 @@ class FastStyleNet(nn.Module):
                 up += [nn.Conv2d(cin, cout * 4, 1), nn.PixelShuffle(2), nn.ReLU(inplace=True)]
             else:
                 up += [UpConv(cin, cout, 3, norm=None, pad="zero")]
-        # last x2 back to full resolution: 3x3 conv to 3*4 channels, then pixel shuffle
-        up += [nn.Conv2d(w[0], 12, 3, padding=1), nn.PixelShuffle(2)]
         self.body = nn.Sequential(*down, *mid, *up)
+        # last x2 back to full resolution: 3x3 conv to 3*4 channels, then pixel shuffle
+        self.skip = nn.PixelUnshuffle(2) if spec.skip else None
+        self.last = nn.Conv2d(w[0] + (12 if spec.skip else 0), 12, 3, padding=1)
+        self.shuffle = nn.PixelShuffle(2)
 
     def forward(self, x):  # (B, 3, H, W) -> (B, 3, H, W)
-        return self.body(x)
+        f = self.body(x)  # (B, w0, H/2, W/2)
+        if self.skip is not None:
+            f = torch.cat([f, self.skip(x)], 1)  # + (B, 12, H/2, W/2): the input's pixels
+        return self.shuffle(self.last(f))
 
 
 class FastSRNet(nn.Module):
@@ -274,8 +284,9 @@ def arch_name(cfg: NetConfig) -> str:
         if cfg.tier == "quality":
             return "johnson2016-style"
         s = FAST_STYLE
-        return (f"stylecam-fast-v1-w{'-'.join(map(str, s.widths))}-b{s.blocks}"
-                f"{'-dw' if s.depthwise else ''}{'-in' if s.norm_low else ''}-{s.down}-{s.up}")
+        return (f"stylecam-fast-v{2 if s.skip else 1}-w{'-'.join(map(str, s.widths))}-b{s.blocks}"
+                f"{'-dw' if s.depthwise else ''}{'-in' if s.norm_low else ''}-{s.down}-{s.up}"
+                f"{'-skip' if s.skip else ''}")
     return f"johnson2016-sr-x{cfg.scale}" if cfg.tier == "quality" else f"stylecam-fastsr-v1-x{cfg.scale}"
 
 
