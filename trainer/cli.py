@@ -46,6 +46,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--content-weight", type=float, default=d["content_weight"])
     p.add_argument("--style-weight", type=float, default=d["style_weight"])
     p.add_argument("--tv-weight", type=float, default=None, help=f"total variation weight (default {d['tv_weight']})")
+    p.add_argument("--stability", type=float, default=d["stability"],
+                   help="style: weight of the temporal stability loss, |f(T(x)) - T(f(x))|² for small "
+                        f"random motions and noise T (default {d['stability']:g}; try 20 for video)")
     p.add_argument("--pixel-weight", type=float, default=None, help="pixel loss weight for --base and --sr (default 10)")
     p.add_argument("--loss", default="feature", help="super-resolution loss: feature, pixel or mixed (default feature)")
     p.add_argument("--lr", type=float, default=d["lr"], help=f"Adam learning rate (default {d['lr']})")
@@ -145,6 +148,7 @@ def _config(args, mode: str):
         content=str(Path(args.content).resolve()), tier=args.tier, scale=args.sr or 1, steps=steps,
         size=args.size, batch=args.batch, style_size=args.style_size, content_weight=args.content_weight,
         style_weight=args.style_weight if mode == "style" else 0.0, tv_weight=tv, pixel_weight=pixel,
+        stability=args.stability if mode == "style" else 0.0,
         loss=args.loss, lr=args.lr, seed=args.seed, device=args.device, init=args.init,
         vgg_weights=str(Path(args.vgg_weights).resolve()) if args.vgg_weights else "",
         checkpoint_every=args.checkpoint_every, preview_every=args.preview_every, title=args.title,

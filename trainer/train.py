@@ -60,6 +60,7 @@ class TrainConfig:
     style_weight: float = 1.0
     tv_weight: float = 1.0
     pixel_weight: float = 0.0  # base and sr: weight of the mean squared pixel difference
+    stability: float = 0.0  # style: weight of |f(T(x)) - T(f(x))|² for small random motions T
     loss: str = "feature"  # sr: feature | pixel | mixed
     content_layer: str = "relu2_2"
     style_layers: tuple = STYLE_LAYERS
@@ -83,6 +84,8 @@ class TrainConfig:
         for key in ("steps", "batch", "checkpoint_every", "preview_every"):
             if getattr(self, key) < 1:
                 raise UsageError(f"--{key.replace('_', '-')} must be at least 1, not {getattr(self, key)}")
+        if self.stability < 0:
+            raise UsageError(f"--stability must be at least 0, not {self.stability:g}")
         if self.size < D.MIN_SIZE:
             raise UsageError(f"--size {self.size} is too small; use at least {D.MIN_SIZE}")
         if self.style_size and self.style_size < D.MIN_SIZE:
@@ -364,6 +367,32 @@ class Trainer:
             parts["tv"] = c.tv_weight * tv_loss(y)
         return sum(parts.values()), parts
 
+    def stability_loss(self, x: torch.Tensor, y: torch.Tensor, step: int) -> torch.Tensor:
+        """Mean squared |f(T(x)+n) - T(f(x))|: the output must follow small motions of the
+        input (a shift of up to 3 px, a 1.5° turn, a 3% zoom) and ignore sensor-like noise
+        (σ = 2 grey levels), instead of turning them into new texture (flicker).
+
+        T is drawn from (seed, step), so a resumed run draws the same ones; no optical-flow
+        data set is needed. Compared away from the borders, where T pads.
+        """
+        g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + step)
+        b, _, h, w = x.shape
+        u = torch.rand(b, 4, generator=g) * 2 - 1  # (B, 4) in [-1, 1]
+        angle, zoom = u[:, 0] * math.radians(1.5), 1 + 0.03 * u[:, 1]
+        tx, ty = u[:, 2] * 3 * 2 / w, u[:, 3] * 3 * 2 / h  # pixels -> normalised coordinates
+        cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+        theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
+        grid = F.affine_grid(theta.to(x.device, x.dtype), list(x.shape), align_corners=False)
+
+        def move(img):
+            return F.grid_sample(img, grid.to(img.dtype), mode="bilinear", padding_mode="border",
+                                 align_corners=False)
+
+        noise = torch.randn(x.shape, generator=g).to(x.device, x.dtype) * (2 / 255)
+        y_moved_input = self.net(move(x) + noise).float()
+        m = max(4, min(h, w) // 16)
+        return F.mse_loss(y_moved_input[..., m:-m, m:-m], move(y)[..., m:-m, m:-m])
+
     def train_step(self, step: int) -> dict:
         for g in self.opt.param_groups:
             g["lr"] = self.lr_at(step)
@@ -371,6 +400,9 @@ class Trainer:
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
             y = self.net(x)
             total, parts = self.loss(y.float() if self.amp else y, target)
+            if self.cfg.mode == "style" and self.cfg.stability > 0:
+                parts["stability"] = self.cfg.stability * self.stability_loss(x, y.float(), step)
+                total = total + parts["stability"]
         if not torch.isfinite(total):
             raise FloatingPointError(step)
         self.opt.zero_grad(set_to_none=True)

@@ -137,3 +137,20 @@ def test_super_resolution_steps(photos, tmp_path):
     assert set(result.history[-1]) >= {"content", "pixel", "tv"}
     grid = cv2.imread(str(tmp_path / "sr" / "preview_000002.png"))
     assert grid.shape[0] == 3 * 40  # bicubic, network, original
+
+
+def test_stability_loss_makes_the_net_follow_motion(photos, painting, tmp_path):
+    def gap_after(weight):
+        tr = Trainer(config(photos, painting, stability=weight, steps=15), tmp_path / f"run{weight}", quiet=True)
+        result = tr.run()
+        x, _ = tr.inputs(999)  # a batch and motion no step trained on
+        with torch.no_grad():
+            return tr.stability_loss(x, tr.net(x), 999).item(), result
+
+    plain, _ = gap_after(0.0)
+    steady, result = gap_after(1e4)  # dominant: the net must give up texture that jumps with motion
+    assert steady < 0.5 * plain, (plain, steady)
+    assert "stability" in result.history[-1]
+    assert result.metadata()["stability"] == 1e4
+    with pytest.raises(Exception, match=r"^--stability must be at least 0, not -1$"):
+        config(photos, painting, stability=-1.0)
