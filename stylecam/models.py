@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -221,8 +221,8 @@ def install_model(src: str | os.PathLike, force: bool = False) -> Path:
     dest_dir = user_dir()
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / f"{info.name}.onnx"
-    fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=f".{info.name}.", suffix=".part")
-    os.close(fd)
+    # a plain open (not mkstemp's 0600) so the model gets the umask's mode like any file
+    tmp = dest_dir / f".{info.name}.{os.getpid()}.{threading.get_ident()}.part"
     try:
         shutil.copyfile(src, tmp)
         os.replace(tmp, dest)

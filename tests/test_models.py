@@ -106,3 +106,14 @@ def test_install_model(isolated_catalog, tmp_path):
         models.install_model(clash)
     assert str(err.value) == "'Wave' is a built-in model; choose another name or pass --force"
     assert models.install_model(clash, force=True) == user / "Wave.onnx"
+
+
+def test_installed_model_is_readable_by_others(isolated_catalog, tmp_path):
+    import os
+    import stat
+    old = os.umask(0o022)
+    try:
+        dest = models.install_model(write_model(tmp_path / "m.onnx", "swap", name="m"))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o644
