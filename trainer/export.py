@@ -32,35 +32,47 @@ PARITY_SHARE = 0.999  # of pixels within the tolerance
 
 
 class ContractWrapper(nn.Module):
-    """uint8 (H, W, 3) RGB in, uint8 (H*s, W*s, 3) RGB out, any H and W."""
+    """uint8 (H, W, 3) RGB in, uint8 (H*s, W*s, 3) RGB out, any H and W.
 
-    def __init__(self, net: nn.Module, stride: int, scale: int):
+    ``margin`` pixels of mirrored picture are added on every side before the net and cut
+    off after: a net's zero padding paints a line along the frame's edges (strongest at the
+    top and left, where stride-2 convs pad), and the margin moves it off the picture.
+    """
+
+    def __init__(self, net: nn.Module, stride: int, scale: int, margin: int = 0):
         super().__init__()
-        self.net, self.stride, self.scale = net, int(stride), int(scale)
+        self.net, self.stride, self.scale, self.margin = net, int(stride), int(scale), int(margin)
 
     def forward(self, frame: torch.Tensor) -> torch.Tensor:
         x = frame.permute(2, 0, 1).unsqueeze(0).float() / 255.0  # (1, 3, H, W)
         h, w = x.shape[2], x.shape[3]
-        if self.stride > 1:
-            x = pad_to_multiple(x, self.stride)
+        m, s = self.margin, self.scale
+        if self.stride > 1 or m:
+            x = pad_to_multiple(x, self.stride, m)
         y = self.net(x)  # (1, 3, Hp*s, Wp*s)
-        y = y[:, :, : h * self.scale, : w * self.scale]
+        y = y[:, :, m * s: (m + h) * s, m * s: (m + w) * s]
         y = torch.round(torch.clamp(y, 0.0, 1.0) * 255.0).to(torch.uint8)
         return y[0].permute(1, 2, 0)  # (H*s, W*s, 3)
 
 
-def pad_to_multiple(x: torch.Tensor, k: int) -> torch.Tensor:
-    """Edge-replicate (B, C, H, W) up to multiples of ``k``.
+def pad_to_multiple(x: torch.Tensor, k: int, margin: int = 0) -> torch.Tensor:
+    """Pad (B, C, H, W) by ``margin`` mirrored pixels on every side, then edge-replicate the
+    bottom and right up to multiples of ``k``.
 
-    Written as gathers with clamped indices rather than ``F.pad``, because the pad amount
+    Written as gathers with computed indices rather than ``F.pad``, because the pad amount
     depends on H and W, and a gather keeps it dynamic in the traced ONNX graph.
     """
     h, w = x.shape[2], x.shape[3]
-    hp = (h + k - 1) // k * k
-    wp = (w + k - 1) // k * k
-    rows = torch.clamp(torch.arange(hp, device=x.device), max=h - 1)
-    cols = torch.clamp(torch.arange(wp, device=x.device), max=w - 1)
-    return x.index_select(2, rows).index_select(3, cols)
+    hp = (h + 2 * margin + k - 1) // k * k
+    wp = (w + 2 * margin + k - 1) // k * k
+
+    def index(n, total):
+        j = torch.abs(torch.arange(total, device=x.device) - margin)  # mirror the top/left
+        # mirror the bottom/right margin, then repeat its last row/column up to the stride
+        j = torch.where(j > n - 1, torch.clamp(2 * (n - 1) - j, min=n - 1 - margin), j)
+        return torch.clamp(j, 0, n - 1)
+
+    return x.index_select(2, index(h, hp)).index_select(3, index(w, wp))
 
 
 def _tracing_net(net: nn.Module) -> nn.Module:
@@ -101,12 +113,19 @@ def check_parity(onnx_path: str | Path, wrapper: nn.Module, image: np.ndarray) -
 
 def export_model(net: nn.Module, out_path: str | Path, *, kind: str, name: str, scale: int, arch: str,
                  stride: int, train: dict, source_sha256: str | None = None, title: str = "",
-                 credit: str = "", parity_image: np.ndarray | None = None) -> Path:
-    """Write ``net`` as a checked stylecam model at ``out_path`` and return the path."""
+                 credit: str = "", parity_image: np.ndarray | None = None,
+                 margin: int | None = None) -> Path:
+    """Write ``net`` as a checked stylecam model at ``out_path`` and return the path.
+
+    ``margin``: mirrored pixels around the frame inside the graph (default: the stride for a
+    style, 0 for super-resolution); see ``ContractWrapper``.
+    """
     out_path = Path(out_path)
     if not out_path.parent.is_dir():
         raise OutputError(f"cannot write {out_path}: folder {out_path.parent} does not exist")
-    wrapper = ContractWrapper(_tracing_net(net), stride, scale).eval()
+    if margin is None:
+        margin = stride if kind == "style" else 0
+    wrapper = ContractWrapper(_tracing_net(net), stride, scale, margin).eval()
     sample = torch.zeros((max(64, 2 * stride) + 1, max(64, 2 * stride) + 3, 3), dtype=torch.uint8)
     fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.stem}.", suffix=".part")
     os.close(fd)

@@ -53,7 +53,7 @@ def test_style_export_keeps_the_contract(tmp_path, tier):
         out = engine.run(frame)
         assert out.shape == (h, w, 3) and out.dtype == np.uint8
         with torch.no_grad():
-            want = E.ContractWrapper(net, net_stride(cfg), 1)(torch.from_numpy(frame)).numpy()
+            want = E.ContractWrapper(net, net_stride(cfg), 1, margin=net_stride(cfg))(torch.from_numpy(frame)).numpy()
         assert (np.abs(out.astype(int) - want.astype(int)) <= 1).mean() >= 0.999
         assert 0 < out.mean() < 255 and out.std() > 0
 
@@ -75,10 +75,19 @@ def test_padding_replicates_edges_and_crops_back():
     wrapper = E.ContractWrapper(torch.nn.Identity(), stride=8, scale=1)
     frame = torch.from_numpy(test_frame(35, 51))
     assert torch.equal(wrapper(frame), frame)  # identity net: the frame comes back untouched
+    wrapper = E.ContractWrapper(torch.nn.Identity(), stride=8, scale=1, margin=8)
+    assert torch.equal(wrapper(frame), frame)
+
+
+def test_margin_mirrors_every_side_then_pads_to_the_stride():
+    x = torch.arange(5, dtype=torch.float32).reshape(1, 1, 1, 5).expand(1, 1, 5, 5)
+    y = E.pad_to_multiple(x, 4, margin=2)
+    assert y.shape == (1, 1, 12, 12)  # 5 + 2 + 2 = 9 -> 12
+    assert y[0, 0, 0].tolist() == [2, 1, 0, 1, 2, 3, 4, 3, 2, 2, 2, 2]
 
 
 def test_parity_failure_leaves_no_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(E, "ContractWrapper", lambda net, stride, scale: Inverted(net, stride, scale))
+    monkeypatch.setattr(E, "ContractWrapper", lambda net, stride, scale, margin=0: Inverted(net, stride, scale, margin))
     out = tmp_path / "out"
     out.mkdir()
     target = out / "bad.onnx"
@@ -98,10 +107,10 @@ class Inverted(E.ContractWrapper):
 def test_parity_of_a_broken_graph_is_measured(tmp_path):
     cfg = NetConfig()
     path = export(cfg, tmp_path / "m.onnx")
-    wrapper = E.ContractWrapper(mid_grey_net(cfg), net_stride(cfg), 1)
+    wrapper = E.ContractWrapper(mid_grey_net(cfg), net_stride(cfg), 1, margin=net_stride(cfg))
     image = test_frame(41, 59)
     assert E.check_parity(path, wrapper, image) >= 0.999
-    other = E.ContractWrapper(build_net(cfg).eval(), net_stride(cfg), 1)  # different weights
+    other = E.ContractWrapper(build_net(cfg).eval(), net_stride(cfg), 1, margin=net_stride(cfg))  # other weights
     assert E.check_parity(path, other, image) < 0.5
 
 
