@@ -118,13 +118,14 @@ def export_model(net: nn.Module, out_path: str | Path, *, kind: str, name: str, 
     """Write ``net`` as a checked stylecam model at ``out_path`` and return the path.
 
     ``margin``: mirrored pixels around the frame inside the graph (default: the stride for a
-    style, 0 for super-resolution); see ``ContractWrapper``.
+    style: the edge line of the fast tier reaches about 12 px in; 0 for super-resolution);
+    see ``ContractWrapper``.
     """
     out_path = Path(out_path)
     if not out_path.parent.is_dir():
         raise OutputError(f"cannot write {out_path}: folder {out_path.parent} does not exist")
     if margin is None:
-        margin = stride if kind == "style" else 0
+        margin = 2 * stride if kind == "style" else 0
     wrapper = ContractWrapper(_tracing_net(net), stride, scale, margin).eval()
     sample = torch.zeros((max(64, 2 * stride) + 1, max(64, 2 * stride) + 3, 3), dtype=torch.uint8)
     fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.stem}.", suffix=".part")
