@@ -26,9 +26,9 @@ from .errors import StylecamError
 from .models import ModelInfo
 from .process import Processor, Settings
 from .sources import Source
-from .temporal import Stabilizer
 
 RETRY_SECONDS = 3.0
+STEADY = 0.6  # Steady: share of the previous output kept (benchmarks/flicker.py: 0.53x flicker)
 
 
 def _ignore(*_args) -> None:
@@ -279,8 +279,7 @@ class Worker:
         self._settings = Settings()
         self._size_p: int | None = None
         self._steady = False
-        self._stabilizer = Stabilizer()  # used on the worker thread only
-        self._steady_for: Engine | None = None
+        self._processor: Processor | None = None  # worker thread only; its stabiliser keeps state
         self._engine: Engine | None = None  # what runs now (None: Original)
         self._cache: collections.OrderedDict = collections.OrderedDict()
         self._cache_lock = threading.Lock()
@@ -392,7 +391,7 @@ class Worker:
         """Run the current model on one frame: (image, model ms, model name)."""
         engine, settings = self._engine, self._settings
         if engine is None:
-            self._steady_for = None
+            self._processor = None
             return frame, 0.0, ""
         t0 = time.perf_counter()
         h, w = frame.shape[:2]
@@ -401,16 +400,17 @@ class Worker:
             # Super-resolution enlarges what it gets: feed it the processing size.
             out = engine.run(frames.resize(frame, *frames.fit_max_side(h, w, max_side)))
         else:
-            settings = Settings(settings.strength, settings.preserve_color, max_side)
-            out = Processor(engine, None, settings)(frame)
-            # flicker comes from the style model: steady it on the output, flow from the input
+            # Steady: the processor blends the style output with its previous one carried along
+            # the input's motion, at the processing size; a new model starts a new processor,
+            # so it never blends with another model's picture.
+            settings = Settings(settings.strength, settings.preserve_color, max_side,
+                                stabilize=STEADY if self._steady else 0.0)
+            if self._processor is None or self._processor.style is not engine:
+                self._processor = Processor(engine, None, settings)
+            self._processor.settings = settings
             if not self._steady:
-                self._steady_for = None
-            else:
-                if self._steady_for is not engine:  # never blend with another model's output
-                    self._stabilizer.reset()
-                    self._steady_for = engine
-                out = self._stabilizer(frame, out)
+                self._processor.reset()  # turned back on later, it must not blend with old frames
+            out = self._processor(frame)
         return out, (time.perf_counter() - t0) * 1000.0, engine.info.name
 
     def _run(self) -> None:
