@@ -86,7 +86,7 @@ class Stabilizer:
     the frame's size.
     """
 
-    def __init__(self, keep: float = 0.6, flow_side: int = 320, match: float = 24.0):
+    def __init__(self, keep: float = 0.6, flow_side: int = 160, match: float = 24.0):
         self.keep, self.flow_side, self.match = keep, flow_side, match
         self.reset()
 
