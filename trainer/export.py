@@ -34,9 +34,10 @@ PARITY_SHARE = 0.999  # of pixels within the tolerance
 class ContractWrapper(nn.Module):
     """uint8 (H, W, 3) RGB in, uint8 (H*s, W*s, 3) RGB out, any H and W.
 
-    ``margin`` pixels of mirrored picture are added on every side before the net and cut
-    off after: a net's zero padding paints a line along the frame's edges (strongest at the
-    top and left, where stride-2 convs pad), and the margin moves it off the picture.
+    ``margin`` pixels of mirrored picture are added on every side (twice that at the top)
+    before the net and cut off after: a net's zero padding paints a band along the frame's
+    edges, widest at the top (about 24 px for the trained fast tier, where stride-2 convs
+    pad), and the margin moves it off the picture.
     """
 
     def __init__(self, net: nn.Module, stride: int, scale: int, margin: int = 0):
@@ -46,33 +47,34 @@ class ContractWrapper(nn.Module):
     def forward(self, frame: torch.Tensor) -> torch.Tensor:
         x = frame.permute(2, 0, 1).unsqueeze(0).float() / 255.0  # (1, 3, H, W)
         h, w = x.shape[2], x.shape[3]
-        m, s = self.margin, self.scale
+        m, top, s = self.margin, 2 * self.margin, self.scale
         if self.stride > 1 or m:
-            x = pad_to_multiple(x, self.stride, m)
+            x = pad_to_multiple(x, self.stride, m, top)
         y = self.net(x)  # (1, 3, Hp*s, Wp*s)
-        y = y[:, :, m * s: (m + h) * s, m * s: (m + w) * s]
+        y = y[:, :, top * s: (top + h) * s, m * s: (m + w) * s]
         y = torch.round(torch.clamp(y, 0.0, 1.0) * 255.0).to(torch.uint8)
         return y[0].permute(1, 2, 0)  # (H*s, W*s, 3)
 
 
-def pad_to_multiple(x: torch.Tensor, k: int, margin: int = 0) -> torch.Tensor:
-    """Pad (B, C, H, W) by ``margin`` mirrored pixels on every side, then edge-replicate the
-    bottom and right up to multiples of ``k``.
+def pad_to_multiple(x: torch.Tensor, k: int, margin: int = 0, top: int | None = None) -> torch.Tensor:
+    """Pad (B, C, H, W) by ``margin`` mirrored pixels on every side (``top`` at the top, if
+    given), then edge-replicate the bottom and right up to multiples of ``k``.
 
     Written as gathers with computed indices rather than ``F.pad``, because the pad amount
     depends on H and W, and a gather keeps it dynamic in the traced ONNX graph.
     """
     h, w = x.shape[2], x.shape[3]
-    hp = (h + 2 * margin + k - 1) // k * k
+    top = margin if top is None else top
+    hp = (h + top + margin + k - 1) // k * k
     wp = (w + 2 * margin + k - 1) // k * k
 
-    def index(n, total):
-        j = torch.abs(torch.arange(total, device=x.device) - margin)  # mirror the top/left
+    def index(n, total, first):
+        j = torch.abs(torch.arange(total, device=x.device) - first)  # mirror the top/left
         # mirror the bottom/right margin, then repeat its last row/column up to the stride
         j = torch.where(j > n - 1, torch.clamp(2 * (n - 1) - j, min=n - 1 - margin), j)
         return torch.clamp(j, 0, n - 1)
 
-    return x.index_select(2, index(h, hp)).index_select(3, index(w, wp))
+    return x.index_select(2, index(h, hp, top)).index_select(3, index(w, wp, margin))
 
 
 def _tracing_net(net: nn.Module) -> nn.Module:
@@ -118,7 +120,7 @@ def export_model(net: nn.Module, out_path: str | Path, *, kind: str, name: str, 
     """Write ``net`` as a checked stylecam model at ``out_path`` and return the path.
 
     ``margin``: mirrored pixels around the frame inside the graph (default: the stride for a
-    style: the edge line of the fast tier reaches about 12 px in; 0 for super-resolution);
+    style, 32 at the top; 0 for super-resolution);
     see ``ContractWrapper``.
     """
     out_path = Path(out_path)

@@ -84,6 +84,10 @@ def test_margin_mirrors_every_side_then_pads_to_the_stride():
     y = E.pad_to_multiple(x, 4, margin=2)
     assert y.shape == (1, 1, 12, 12)  # 5 + 2 + 2 = 9 -> 12
     assert y[0, 0, 0].tolist() == [2, 1, 0, 1, 2, 3, 4, 3, 2, 2, 2, 2]
+    col = torch.arange(5, dtype=torch.float32).reshape(1, 1, 5, 1).expand(1, 1, 5, 5)
+    y = E.pad_to_multiple(col, 4, margin=2, top=3)  # a wider top margin: 5 + 3 + 2 = 10 -> 12
+    assert y.shape == (1, 1, 12, 12)
+    assert y[0, 0, :, 0].tolist() == [3, 2, 1, 0, 1, 2, 3, 4, 3, 2, 2, 2]
 
 
 def test_parity_failure_leaves_no_file(tmp_path, monkeypatch):
