@@ -18,7 +18,14 @@ on the weights). In one run, on the same frames, size and threads:
    ultrafast/superfast/veryfast/medium, on the first 60 decoded frames;
 4. once, the real CLI (`stylecam-render INPUT --style MODEL -o OUT --json`), then checks
    the output with PyAV: frame count, audio stream present with the input's duration,
-   every frame decodes.
+   every frame decodes;
+5. ``--eager``: the notebook way, for the same network in torch eager (random weights of
+   the model's architecture: speed does not depend on them): one loop that decodes a
+   frame, resizes it, runs the net, resizes back and encodes it (x264, same preset), one
+   frame after another, no audio. Prints render fps / eager-loop fps (target >= 3x).
+
+The render runs with the CLI's defaults (``--stabilize`` 0.6; ``--stabilize 0`` here turns
+it off for both 2 and the CLI).
 
 Measurements 1 and 2 alternate ``--repeats`` times (the machine is shared); prints the
 median frames/s of each, every run, and the ratio of the medians (target >= 90%).
@@ -47,7 +54,7 @@ from stylecam import frames as fr  # noqa: E402
 from stylecam.engine import Engine  # noqa: E402
 from stylecam.models import Catalog, check_model  # noqa: E402
 from stylecam.process import Processor, Settings  # noqa: E402
-from stylecam.render import DEFAULT_PRESET, Job, _Timed, render_video  # noqa: E402
+from stylecam.render import DEFAULT_PRESET, DEFAULT_STABILIZE, Job, _Timed, render_video  # noqa: E402
 from stylecam.videoio import VideoReader, VideoWriter  # noqa: E402
 
 SHARED_CLIP = HERE.parent.parent / "shared" / "data" / "video" / "butterfly.mp4"
@@ -121,10 +128,12 @@ def encode_cost(frames_rgb: list[np.ndarray], rate: Fraction, preset: str, workd
     return {"preset": preset, "ms_per_frame": 1e3 * seconds / len(frames_rgb), "kbps": kbps}
 
 
-def check_cli(src: Path, model: Path, workdir: Path, threads: int | None, max_side: int) -> dict:
+def check_cli(src: Path, model: Path, workdir: Path, threads: int | None, max_side: int,
+              stabilize: float = DEFAULT_STABILIZE) -> dict:
     out = workdir / "cli_out.mp4"
     cmd = [sys.executable, "-m", "stylecam.render", str(src), "--style", str(model), "-o", str(out),
-           "--max-side", str(max_side), "--json", "--overwrite"] + (["--threads", str(threads)] if threads else [])
+           "--max-side", str(max_side), "--json", "--overwrite"]
+    cmd += [] if stabilize == DEFAULT_STABILIZE else ["--stabilize", f"{stabilize:g}"] + (["--threads", str(threads)] if threads else [])
     t = time.perf_counter()
     r = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t
@@ -155,6 +164,9 @@ def main(argv=None) -> int:
     p.add_argument("--no-cli", action="store_true")
     p.add_argument("--also-spinning", action="store_true",
                    help="measure again with onnxruntime's busy-waiting threads (its default)")
+    p.add_argument("--stabilize", type=float, default=DEFAULT_STABILIZE,
+                   help=f"the render's stabiliser (default {DEFAULT_STABILIZE:g}, as stylecam-render)")
+    p.add_argument("--eager", action="store_true", help="also time a per-frame torch eager loop (needs torch)")
     p.add_argument("--json")
     args = p.parse_args(argv)
 
@@ -183,7 +195,7 @@ def main(argv=None) -> int:
             for _ in range(args.repeats):
                 model_fps, model_ms = model_only(engine, inputs)
                 timer = _Timed(engine)
-                proc = Processor(timer, None, Settings(max_side=args.max_side))
+                proc = Processor(timer, None, Settings(max_side=args.max_side, stabilize=args.stabilize))
                 dst = workdir / "render.mp4"
                 res = render_video(Job("video", src, dst), proc, [timer], preset=DEFAULT_PRESET, progress=False)
                 dst.unlink()
@@ -208,14 +220,46 @@ def main(argv=None) -> int:
         decode_ms = _decode_cost(src)
         print(f"decode       : {decode_ms:6.1f} ms/frame (PyAV, threaded, to RGB)", flush=True)
 
-        cli = None if args.no_cli else check_cli(src, model, workdir, args.threads, args.max_side)
+        cli = None if args.no_cli else check_cli(src, model, workdir, args.threads, args.max_side,
+                                                   args.stabilize)
         if cli:
             print(f"CLI          : {json.dumps(cli)}", flush=True)
+        eager = None
+        if args.eager:
+            eager = eager_loop(src, info.arch, workdir, engine.threads, args.max_side)
+            eager["render_over_eager"] = statistics.median(pairs[0]["render_fps"]) / eager["fps"]
+            print(f"torch eager  : {eager['fps']:6.2f} frames/s per-frame loop (decode, net, encode in turn); "
+                  f"render is {eager['render_over_eager']:.2f}x that", flush=True)
         result = {"input": str(src), "size": [w, h], "frames": len(frames_full), "model": model_text,
-                  "processing_size": [pw, ph], "preset": DEFAULT_PRESET, "runs": pairs, "encode": encodes, "decode_ms_per_frame": decode_ms, "cli": cli}
+                  "processing_size": [pw, ph], "preset": DEFAULT_PRESET, "stabilize": args.stabilize,
+                  "runs": pairs, "encode": encodes, "decode_ms_per_frame": decode_ms, "cli": cli,
+                  "eager": eager}
         if args.json:
             Path(args.json).write_text(json.dumps(result, indent=2))
     return 0
+
+
+def eager_loop(src: Path, arch: str, workdir: Path, threads: int, max_side: int) -> dict:
+    """The notebook way: decode, resize, torch eager net, resize back, encode; one frame at a time."""
+    from speed import eager_fn, torch_net_for
+
+    net, cfg = torch_net_for(arch)
+    if net is None:
+        raise SystemExit(f"--eager: no torch network for the architecture '{arch}'")
+    from trainer.nets import net_stride
+
+    out = workdir / "eager.mp4"
+    n, start = 0, time.perf_counter()
+    with VideoReader(src) as r, VideoWriter(out, r.info.width, r.info.height, r.info.rate,
+                                            preset=DEFAULT_PRESET, crash_safe=False) as vw:
+        for img, _, _ in r:
+            h, w = img.shape[:2]
+            small = fr.resize(img, *fr.fit_max_side(h, w, max_side))
+            y = eager_fn(net, cfg.scale, net_stride(cfg), small, threads)()
+            vw.write(fr.resize(y, h, w))
+            n += 1
+    seconds = time.perf_counter() - start
+    return {"frames": n, "seconds": seconds, "fps": n / seconds, "arch": arch, "weights": "random"}
 
 
 def _fmt(values) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -49,3 +51,43 @@ def as_frame(frame: np.ndarray) -> np.ndarray:
     if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
         raise ValueError(f"expected a (H, W, 3) uint8 frame, got {frame.shape} {frame.dtype}")
     return np.ascontiguousarray(frame)
+
+
+def _cubic(x: np.ndarray) -> np.ndarray:
+    """Keys' cubic kernel with a = -0.5 (MATLAB's imresize)."""
+    a = np.abs(x)
+    a2, a3 = a * a, a * a * a
+    return ((1.5 * a3 - 2.5 * a2 + 1) * (a <= 1)
+            + (-0.5 * a3 + 2.5 * a2 - 4 * a + 2) * ((a > 1) & (a <= 2)))
+
+
+def _contributions(n_in: int, n_out: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """(n_out, P) weights and source indices of MATLAB's imresize along one axis."""
+    width = 4.0
+    if scale < 1:  # antialiasing: the kernel stretched by 1/scale
+        kernel = lambda x: scale * _cubic(scale * x)  # noqa: E731
+        width /= scale
+    else:
+        kernel = _cubic
+    x = np.arange(1, n_out + 1, dtype=np.float64)
+    u = x / scale + 0.5 * (1 - 1 / scale)  # output pixel centre in input coordinates (1-based)
+    left = np.floor(u - width / 2)
+    taps = int(math.ceil(width)) + 2
+    idx = left[:, None] + np.arange(taps)[None, :]  # (n_out, taps), 1-based
+    w = kernel(u[:, None] - idx)
+    w /= w.sum(axis=1, keepdims=True)
+    mirror = np.concatenate([np.arange(n_in), np.arange(n_in)[::-1]])  # symmetric padding
+    idx = mirror[np.mod(idx - 1, 2 * n_in).astype(np.int64)]
+    return w, idx
+
+
+def imresize(img: np.ndarray, scale: float) -> np.ndarray:
+    """MATLAB's ``imresize(img, scale, 'bicubic')`` for uint8 (H, W[, C]): antialiased when shrinking."""
+    x = img.astype(np.float64)
+    h, w = x.shape[:2]
+    oh, ow = int(math.ceil(h * scale)), int(math.ceil(w * scale))
+    wh, ih = _contributions(h, oh, scale)
+    x = np.einsum("op,op...->o...", wh, x[ih])  # rows
+    ww, iw = _contributions(w, ow, scale)
+    x = np.einsum("op,hop...->ho...", ww, x[:, iw])  # columns
+    return np.clip(np.round(x), 0, 255).astype(np.uint8)

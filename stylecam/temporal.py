@@ -76,18 +76,24 @@ def flicker(prev_out: np.ndarray, cur_out: np.ndarray, prev_in: np.ndarray,
     return float(diff[mask].mean())
 
 
+CUT = 0.5  # below this fraction of matching pixels a frame is a new scene
+
+
 class Stabilizer:
     """Blend each stylized frame with the previous output warped along the input's flow.
 
-    ``out = keep * warp(prev_out) + (1 - keep) * stylized`` where the flow is consistent and
-    the warped input matches the current input (so new content and occlusions come through
-    at once); elsewhere the stylized frame as it is. ``keep`` = 0 turns it off. Flow, masks
-    and weights are computed at ``flow_side`` pixels; only the final warp and blend run at
-    the frame's size.
+    ``out = keep * warp(prev_out) + (1 - keep) * stylized`` where the previous input, warped
+    by the flow, matches the current input, so new content, occlusions and wrong flow come
+    through at once (and when under half the picture matches, a cut, nothing is kept);
+    elsewhere the stylized frame as it is. ``keep`` = 0 turns it off. One flow (current ->
+    previous), the mask and the weights are computed at ``flow_side`` pixels; only the final
+    warp and blend run at the frame's size. A forward-backward consistency check on top
+    cost a second flow, more time, and flickered more (``benchmarks/RESULTS.md``, section 6).
     """
 
     def __init__(self, keep: float = 0.6, flow_side: int = 160, match: float = 24.0):
         self.keep, self.flow_side, self.match = keep, flow_side, match
+        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self.reset()
 
     def reset(self) -> None:
@@ -108,10 +114,10 @@ class Stabilizer:
         out = stylized
         if (self.keep > 0 and prev_out is not None and prev_out.shape == stylized.shape
                 and prev_small.shape == small.shape):
-            dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-            bw = dis.calc(small, prev_small, None)  # current -> previous
-            fw = dis.calc(prev_small, small, None)
-            trust = consistent(bw, fw) & (cv2.absdiff(warp(prev_small, bw), small) < self.match)
+            bw = self._dis.calc(small, prev_small, None)  # current -> previous
+            trust = cv2.absdiff(warp(prev_small, bw), small) < self.match
+            if trust.mean() < CUT:  # a scene cut: chance matches must not carry the old picture
+                trust[:] = False
             weight = cv2.GaussianBlur(trust.astype(np.float32), (0, 0), 1.0) * self.keep
             h, w = stylized.shape[:2]
             sh, sw = small.shape

@@ -109,15 +109,17 @@ def test_stabilize_keeps_count_and_timestamps_and_steadies(tmp_path, clip, model
                 c.mux(p)
         for p in s.encode():
             c.mux(p)
-    plain, steady = tmp_path / "plain.mkv", tmp_path / "steady.mkv"
-    assert run(capsys, noisy, "--style", "wave", "-o", plain, "--crf", "0")[0] == 0
+    plain, steady, default = tmp_path / "plain.mkv", tmp_path / "steady.mkv", tmp_path / "default.mkv"
+    assert run(capsys, noisy, "--style", "wave", "-o", plain, "--crf", "0", "--stabilize", "0")[0] == 0
     assert run(capsys, noisy, "--style", "wave", "-o", steady, "--crf", "0", "--stabilize", "0.7")[0] == 0
-    a, b = decode(plain), decode(steady)
+    assert run(capsys, noisy, "--style", "wave", "-o", default, "--crf", "0")[0] == 0
+    a, b, c = decode(plain), decode(steady), decode(default)
     assert [t for _, t in a] == [t for _, t in b] and len(b) == 12
 
     def change(frames):
         return np.mean([mean_abs(frames[i][0], frames[i - 1][0]) for i in range(1, len(frames))])
     assert change(b) < 0.7 * change(a)
+    assert change(c) < 0.7 * change(a)  # on by default
 
 
 def test_style_then_upscale_and_upscale_alone(tmp_path, clip, models, capsys):

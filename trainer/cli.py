@@ -51,8 +51,13 @@ def build_parser() -> ArgumentParser:
                         f"random motions and noise T (default {d['stability']:g}; try 20 for video)")
     p.add_argument("--pixel-weight", type=float, default=None, help="pixel loss weight for --base and --sr (default 10)")
     p.add_argument("--loss", default="feature", help="super-resolution loss: feature, pixel or mixed (default feature)")
+    p.add_argument("--degrade", default="paper",
+                   help="super-resolution inputs: paper (blur 1.0 + bicubic) or bicubic (MATLAB-style only, "
+                        "the Set5/Set14 protocol; use it for a fidelity model)")
     p.add_argument("--lr", type=float, default=d["lr"], help=f"Adam learning rate (default {d['lr']})")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    p.add_argument("--precision", default="auto",
+                   help="auto (bf16 autocast on CUDA or a CPU with native bf16, else fp32), fp32 or bf16")
     p.add_argument("--threads", type=int, help="CPU threads for PyTorch (default: all cores)")
     p.add_argument("--out", help="write the model (or base network) to this file instead of installing it")
     p.add_argument("--no-install", action="store_true", help="export into the run folder only")
@@ -149,7 +154,7 @@ def _config(args, mode: str):
         size=args.size, batch=args.batch, style_size=args.style_size, content_weight=args.content_weight,
         style_weight=args.style_weight if mode == "style" else 0.0, tv_weight=tv, pixel_weight=pixel,
         stability=args.stability if mode == "style" else 0.0,
-        loss=args.loss, lr=args.lr, seed=args.seed, device=args.device, init=args.init,
+        loss=args.loss, degrade=args.degrade, precision=args.precision, lr=args.lr, seed=args.seed, device=args.device, init=args.init,
         vgg_weights=str(Path(args.vgg_weights).resolve()) if args.vgg_weights else "",
         checkpoint_every=args.checkpoint_every, preview_every=args.preview_every, title=args.title,
         credit=args.credit)
@@ -191,7 +196,7 @@ def _train(args, mode: str, handler: _StopAfterStep) -> int:
     cfg = trainer.cfg
     log(f"run folder: {run_dir}  (checkpoint.pt, preview_*.png, loss.csv, loss.png)")
     log(f"{len(trainer.content)} content pictures from {cfg.content}; VGG-16 weights: {trainer.vgg.source}; "
-        f"start: {trainer.init_used}; device: {cfg.device}; step {trainer.step} of {cfg.steps}")
+        f"start: {trainer.init_used}; device: {cfg.device} ({cfg.precision}); step {trainer.step} of {cfg.steps}")
     result = trainer.run()
     if result.interrupted:
         log(f"interrupted at step {result.step}; checkpoint saved in {run_dir}; continue with: "

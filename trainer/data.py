@@ -19,6 +19,9 @@ import numpy as np
 import torch
 
 from stylecam.errors import InputError, UsageError
+from stylecam.frames import imresize
+
+DEGRADATIONS = ("paper", "bicubic")
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts"}
@@ -170,14 +173,24 @@ def load_style(path: str | Path, style_size: int | None) -> torch.Tensor:
     return to_tensor(img[None])
 
 
-def degrade(hr: torch.Tensor, scale: int) -> torch.Tensor:
-    """Low-resolution inputs for super-resolution: blur sigma 1.0, then bicubic /scale."""
+def degrade(hr: torch.Tensor, scale: int, kind: str = "paper") -> torch.Tensor:
+    """Low-resolution inputs for super-resolution.
+
+    ``paper``: Gaussian blur sigma 1.0, then bicubic /scale (Johnson et al.).
+    ``bicubic``: MATLAB-style antialiased bicubic /scale only, the Set5/Set14 benchmark
+    protocol: a model for fidelity (PSNR) should learn the degradation it is measured on.
+    """
+    if kind not in DEGRADATIONS:
+        raise UsageError(f"--degrade must be one of {', '.join(DEGRADATIONS)}, not '{kind}'")
     frames = to_uint8(hr)
     b, h, w, _ = frames.shape
     if h % scale or w % scale:
         raise UsageError(f"crop {w}x{h} is not a multiple of the scale {scale}")
     out = np.empty((b, h // scale, w // scale, 3), np.uint8)
     for i in range(b):
-        blurred = cv2.GaussianBlur(frames[i], (0, 0), sigmaX=1.0, sigmaY=1.0, borderType=cv2.BORDER_REFLECT)
-        out[i] = cv2.resize(blurred, (w // scale, h // scale), interpolation=cv2.INTER_CUBIC)
+        if kind == "bicubic":
+            out[i] = imresize(frames[i], 1.0 / scale)
+        else:
+            blurred = cv2.GaussianBlur(frames[i], (0, 0), sigmaX=1.0, sigmaY=1.0, borderType=cv2.BORDER_REFLECT)
+            out[i] = cv2.resize(blurred, (w // scale, h // scale), interpolation=cv2.INTER_CUBIC)
     return to_tensor(out)

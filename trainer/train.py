@@ -37,6 +37,7 @@ from .vgg import load_vgg
 
 MODES = ("style", "sr", "base")
 SR_LOSSES = ("feature", "pixel", "mixed")
+PRECISIONS = ("auto", "fp32", "bf16")
 BASE_DIR = Path(__file__).resolve().parent / "base"
 CHECKPOINT = "checkpoint.pt"
 
@@ -62,12 +63,14 @@ class TrainConfig:
     pixel_weight: float = 0.0  # base and sr: weight of the mean squared pixel difference
     stability: float = 0.0  # style: weight of |f(T(x)) - T(f(x))|² for small random motions T
     loss: str = "feature"  # sr: feature | pixel | mixed
+    degrade: str = "paper"  # sr: paper (blur + bicubic) | bicubic (the Set5/Set14 protocol)
     content_layer: str = "relu2_2"
     style_layers: tuple = STYLE_LAYERS
     lr: float = 1e-3
     lr_end: float = 0.1  # cosine decay to lr * lr_end at the last step
     seed: int = 0
     device: str = "cpu"  # resolved: cpu | cuda
+    precision: str = "auto"  # auto | fp32 | bf16 (resolved when the run starts)
     init: str = "base"  # base | scratch | checkpoint path | earlier run name
     vgg_weights: str = ""
     checkpoint_every: int = 100
@@ -84,6 +87,10 @@ class TrainConfig:
         for key in ("steps", "batch", "checkpoint_every", "preview_every"):
             if getattr(self, key) < 1:
                 raise UsageError(f"--{key.replace('_', '-')} must be at least 1, not {getattr(self, key)}")
+        if self.degrade not in D.DEGRADATIONS:
+            raise UsageError(f"--degrade must be one of {', '.join(D.DEGRADATIONS)}, not '{self.degrade}'")
+        if self.precision not in PRECISIONS:
+            raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, not '{self.precision}'")
         if self.stability < 0:
             raise UsageError(f"--stability must be at least 0, not {self.stability:g}")
         if self.size < D.MIN_SIZE:
@@ -150,6 +157,16 @@ def resolve_device(device: str) -> str:
 
 
 # ----------------------------------------------------------------------------- checkpoints
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """bf16 autocast where the hardware does it natively (CUDA, or a CPU with AVX-512 BF16 /
+    AMX: 1.7x faster steps on this project's CPU), else fp32. Grams stay fp32 either way."""
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16"
+    return "bf16" if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
+
 
 def save_checkpoint(path: Path, state: dict) -> None:
     """Write atomically: a crash mid-write leaves the previous checkpoint intact."""
@@ -314,8 +331,9 @@ class Trainer:
         self.net = build_net(ncfg)
         self.init_used = "checkpoint" if ckpt else init_weights(self.net, cfg, log)
         self.net.to(self.device)
-        self.amp = self.device.type == "cuda"
-        if self.amp:  # CUDA: channels_last + bf16 autocast (no loss scaling needed, no fp16 overflow in Grams)
+        cfg.precision = resolve_precision(cfg.precision, self.device)
+        self.amp = cfg.precision == "bf16"
+        if self.amp:  # channels_last + bf16 autocast (no loss scaling needed, no fp16 overflow in Grams)
             self.net.to(memory_format=torch.channels_last)
             self.vgg.to(memory_format=torch.channels_last)
         self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
@@ -345,7 +363,7 @@ class Trainer:
     def inputs(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(net input, target) for a step: photos for style/base, (low-res, high-res) for sr."""
         hr = self.content.batch(step, self.cfg.batch, self.cfg.seed)
-        x = D.degrade(hr, self.cfg.scale) if self.cfg.mode == "sr" else hr
+        x = D.degrade(hr, self.cfg.scale, self.cfg.degrade) if self.cfg.mode == "sr" else hr
         x, hr = x.to(self.device), hr.to(self.device)
         if self.amp:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -397,7 +415,7 @@ class Trainer:
         for g in self.opt.param_groups:
             g["lr"] = self.lr_at(step)
         x, target = self.inputs(step)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
             y = self.net(x)
             total, parts = self.loss(y.float() if self.amp else y, target)
             if self.cfg.mode == "style" and self.cfg.stability > 0:

@@ -267,7 +267,7 @@ class MainWindow(QMainWindow):
         self.strength_label.setText(f"{self.strength.value()}%")
         self.preserve.setChecked(str(s.value("preserve_color", "false")).lower() == "true")
         self.split_box.setChecked(str(s.value("split", "false")).lower() == "true")
-        self.steady.setChecked(str(s.value("steady", "false")).lower() == "true")
+        self.steady.setChecked(str(s.value("steady", "true")).lower() == "true")
         self.view.split = self.split_box.isChecked()
         if size == "settings":
             size = size_value(str(s.value("size", "360")))

@@ -9,8 +9,16 @@ from stylecam.testing import write_model
 
 
 @pytest.fixture
+def fresh_settings(tmp_path):
+    return QSettings(str(tmp_path / "fresh.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
 def settings(tmp_path):
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    """Steady off: most tests compare pictures frame by frame (Steady blends frames)."""
+    s = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    s.setValue("steady", "false")
+    return s
 
 
 @pytest.fixture

@@ -156,6 +156,12 @@ def test_a_new_model_appears_without_restart(qtbot, make_window):
     assert r.image.shape == (480, 640, 3)
 
 
+def test_steady_is_on_for_a_new_user(qtbot, make_window, fresh_settings):
+    w = make_window(settings=fresh_settings)
+    assert w.steady.isChecked()
+    qtbot.waitUntil(lambda: w.pipeline.worker._steady, timeout=WAIT)
+
+
 def test_settings_are_kept_across_runs(qtbot, make_window, models, settings):
     w = make_window()
     w.select_style("swap")
@@ -167,6 +173,9 @@ def test_settings_are_kept_across_runs(qtbot, make_window, models, settings):
     assert again.style_box.currentText() == "swap"
     assert again.strength.value() == 40 and again.steady.isChecked()
     assert again.pipeline.worker._steady
+    again.steady.setChecked(False)
+    again.close()
+    assert not make_window(style="settings").steady.isChecked()
     assert again.size_box.currentText() == "240p"
 
 

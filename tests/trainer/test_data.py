@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from stylecam.errors import InputError, UsageError
+from stylecam.frames import imresize
 from stylecam.testing import make_audio_only, make_clip, test_frame
 from trainer import data as D
 
@@ -83,3 +84,10 @@ def test_degrade_blurs_then_downscales():
     assert hf(lr) < hf(plain)
     with pytest.raises(UsageError):
         D.degrade(hr[:, :, :63], 4)
+
+
+def test_degrade_bicubic_is_the_benchmark_protocol():
+    frame = test_frame(64, 96, seed=5)
+    lr = D.degrade(D.to_tensor(frame[None]), 4, "bicubic")
+    assert np.array_equal(D.to_uint8(lr)[0], imresize(frame, 1 / 4))  # MATLAB-style, no blur
+    assert not np.array_equal(D.to_uint8(D.degrade(D.to_tensor(frame[None]), 4))[0], imresize(frame, 1 / 4))

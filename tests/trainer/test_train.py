@@ -9,7 +9,7 @@ import torch
 
 from stylecam.errors import DeviceError, TrainError
 from trainer.losses import objective
-from trainer.train import CHECKPOINT, Trainer, TrainConfig, load_checkpoint, save_base
+from trainer.train import CHECKPOINT, Trainer, TrainConfig, load_checkpoint, resolve_precision, save_base
 
 
 def config(photos, painting, **kw):
@@ -154,3 +154,25 @@ def test_stability_loss_makes_the_net_follow_motion(photos, painting, tmp_path):
     assert result.metadata()["stability"] == 1e4
     with pytest.raises(Exception, match=r"^--stability must be at least 0, not -1$"):
         config(photos, painting, stability=-1.0)
+
+
+def test_precision_is_resolved_and_recorded(photos, painting, tmp_path):
+    native = torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    assert resolve_precision("auto", torch.device("cpu")) == ("bf16" if native else "fp32")
+    assert resolve_precision("fp32", torch.device("cuda")) == "fp32"
+    for precision in ("fp32", "bf16"):
+        result = Trainer(config(photos, painting, precision=precision, steps=3), tmp_path / precision,
+                         quiet=True).run()
+        assert result.metadata()["precision"] == precision
+        assert all(math.isfinite(row["total"]) for row in result.history)
+    with pytest.raises(Exception, match=r"^--precision must be one of auto, fp32, bf16, not 'fp16'$"):
+        config(photos, painting, precision="fp16")
+
+
+def test_super_resolution_on_the_benchmark_degradation(photos, tmp_path):
+    cfg = config(photos, None, mode="sr", style="", scale=4, loss="pixel", degrade="bicubic",
+                 pixel_weight=10.0, tv_weight=1e-4, steps=2)
+    result = Trainer(cfg, tmp_path / "sr", quiet=True).run()
+    assert result.metadata()["degrade"] == "bicubic" and "content" not in result.history[-1]
+    with pytest.raises(Exception, match=r"^--degrade must be one of paper, bicubic, not 'box'$"):
+        config(photos, None, mode="sr", style="", scale=4, degrade="box")
