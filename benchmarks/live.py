@@ -2,7 +2,7 @@
 
     python benchmarks/live.py [--model NAME|PATH] [--tier fast|quality] [--seconds 20]
                               [--size 640x480] [--fps 30] [--process 240|360|480|720|full]
-                              [--threads N] [--spin] [--record] [--json FILE]
+                              [--threads N] [--spin] [--record] [--steady] [--json FILE]
 
 Runs stylecam.live.Pipeline (capture thread → latest-frame slot → inference worker →
 display slot) for a fixed time on a 640x480 source paced at 30 fps, with a consumer
@@ -151,7 +151,7 @@ def run(args) -> dict:
         errors = []
         p = Pipeline(None, device=args.device, threads=args.threads, on_error=errors.append)
         p.worker.spin = args.spin
-        p.worker.set_settings(size_p=size_p)
+        p.worker.set_settings(size_p=size_p, steady=args.steady)
         engine = p.worker.load(info)
         p.worker.select(info)
         p.worker.start()
@@ -239,7 +239,7 @@ def run(args) -> dict:
     return {
         "machine": platform.processor() or platform.machine(),
         "model": info.name, "model_from": how, "device": engine.device, "threads": engine.threads,
-        "spin": args.spin,
+        "spin": args.spin, "steady": args.steady,
         "source": f"{width}x{height} @ {float(rate):g} fps", "process_max_side": ms or max(w, h),
         "seconds": round(t1 - t0, 2),
         "model_ms_alone": round(model_ms, 2), "model_ms_alone_mean": round(model_mean, 2),
@@ -300,6 +300,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads")
     ap.add_argument("--spin", action="store_true", help="let onnxruntime threads spin (the window does not)")
     ap.add_argument("--record", action="store_true", help="also record the output (MKV)")
+    ap.add_argument("--steady", action="store_true",
+                    help="Steady on (the window's default): the stabiliser runs after the model")
     ap.add_argument("--json", metavar="FILE", help="save the figures")
     args = ap.parse_args(argv)
     try:

@@ -26,6 +26,8 @@ from torch import nn
 from stylecam.errors import OutputError, TrainError
 from stylecam.models import FORMAT, check_model
 
+from .nets import frame_margin, pad_to_multiple
+
 OPSET = 17
 PARITY_TOLERANCE = 1  # grey levels
 PARITY_SHARE = 0.999  # of pixels within the tolerance
@@ -54,27 +56,6 @@ class ContractWrapper(nn.Module):
         y = y[:, :, top * s: (top + h) * s, m * s: (m + w) * s]
         y = torch.round(torch.clamp(y, 0.0, 1.0) * 255.0).to(torch.uint8)
         return y[0].permute(1, 2, 0)  # (H*s, W*s, 3)
-
-
-def pad_to_multiple(x: torch.Tensor, k: int, margin: int = 0, top: int | None = None) -> torch.Tensor:
-    """Pad (B, C, H, W) by ``margin`` mirrored pixels on every side (``top`` at the top, if
-    given), then edge-replicate the bottom and right up to multiples of ``k``.
-
-    Written as gathers with computed indices rather than ``F.pad``, because the pad amount
-    depends on H and W, and a gather keeps it dynamic in the traced ONNX graph.
-    """
-    h, w = x.shape[2], x.shape[3]
-    top = margin if top is None else top
-    hp = (h + top + margin + k - 1) // k * k
-    wp = (w + 2 * margin + k - 1) // k * k
-
-    def index(n, total, first):
-        j = torch.abs(torch.arange(total, device=x.device) - first)  # mirror the top/left
-        # mirror the bottom/right margin, then repeat its last row/column up to the stride
-        j = torch.where(j > n - 1, torch.clamp(2 * (n - 1) - j, min=n - 1 - margin), j)
-        return torch.clamp(j, 0, n - 1)
-
-    return x.index_select(2, index(h, hp, top)).index_select(3, index(w, wp, margin))
 
 
 def _tracing_net(net: nn.Module) -> nn.Module:
@@ -127,7 +108,7 @@ def export_model(net: nn.Module, out_path: str | Path, *, kind: str, name: str, 
     if not out_path.parent.is_dir():
         raise OutputError(f"cannot write {out_path}: folder {out_path.parent} does not exist")
     if margin is None:
-        margin = 2 * stride if kind == "style" else 0
+        margin = frame_margin(kind, stride)
     wrapper = ContractWrapper(_tracing_net(net), stride, scale, margin).eval()
     sample = torch.zeros((max(64, 2 * stride) + 1, max(64, 2 * stride) + 3, 3), dtype=torch.uint8)
     fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.stem}.", suffix=".part")

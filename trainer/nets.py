@@ -293,3 +293,34 @@ def arch_name(cfg: NetConfig) -> str:
 def count_params(net: nn.Module) -> int:
     """Trainable parameters."""
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
+
+
+# ----------------------------------------------------------------------------- frame margins
+
+def frame_margin(kind: str, stride: int) -> int:
+    """Mirrored pixels around a frame (twice that at the top) that a style net runs on and
+    that are cut off again: its zero padding paints a band along the edges, and the margin
+    moves the band off the picture. Used alike by the trainer and the exported model, so a
+    net never learns to put its texture where the picture will not show it."""
+    return 2 * stride if kind == "style" else 0
+
+
+def pad_to_multiple(x: torch.Tensor, k: int, margin: int = 0, top: int | None = None) -> torch.Tensor:
+    """Pad (B, C, H, W) by ``margin`` mirrored pixels on every side (``top`` at the top, if
+    given), then edge-replicate the bottom and right up to multiples of ``k``.
+
+    Written as gathers with computed indices rather than ``F.pad``, because the pad amount
+    depends on H and W, and a gather keeps it dynamic in the traced ONNX graph.
+    """
+    h, w = x.shape[2], x.shape[3]
+    top = margin if top is None else top
+    hp = (h + top + margin + k - 1) // k * k
+    wp = (w + 2 * margin + k - 1) // k * k
+
+    def index(n, total, first):
+        j = torch.abs(torch.arange(total, device=x.device) - first)  # mirror the top/left
+        # mirror the bottom/right margin, then repeat its last row/column up to the stride
+        j = torch.where(j > n - 1, torch.clamp(2 * (n - 1) - j, min=n - 1 - margin), j)
+        return torch.clamp(j, 0, n - 1)
+
+    return x.index_select(2, index(h, hp, top)).index_select(3, index(w, wp, margin))

@@ -12,7 +12,7 @@ from stylecam.errors import TrainError
 from stylecam.models import check_model
 from stylecam.testing import test_frame
 from trainer import export as E
-from trainer.nets import NetConfig, arch_name, build_net, net_stride
+from trainer.nets import NetConfig, arch_name, build_net, net_stride, pad_to_multiple
 
 TRAIN = {"content_weight": 1.0, "style_weight": 3.0, "tv_weight": 1.0, "content_layer": "relu2_2",
          "style_layers": ["relu1_2", "relu2_2", "relu3_3", "relu4_3"], "style_size": 384, "size": 192,
@@ -68,7 +68,7 @@ def test_sr_export(tmp_path):
 
 def test_padding_replicates_edges_and_crops_back():
     x = torch.arange(2 * 5 * 7, dtype=torch.float32).reshape(1, 2, 5, 7)
-    y = E.pad_to_multiple(x, 4)
+    y = pad_to_multiple(x, 4)
     assert y.shape == (1, 2, 8, 8)
     torch.testing.assert_close(y[:, :, :5, :7], x)
     torch.testing.assert_close(y[:, :, 7, 7], x[:, :, 4, 6])
@@ -81,11 +81,11 @@ def test_padding_replicates_edges_and_crops_back():
 
 def test_margin_mirrors_every_side_then_pads_to_the_stride():
     x = torch.arange(5, dtype=torch.float32).reshape(1, 1, 1, 5).expand(1, 1, 5, 5)
-    y = E.pad_to_multiple(x, 4, margin=2)
+    y = pad_to_multiple(x, 4, margin=2)
     assert y.shape == (1, 1, 12, 12)  # 5 + 2 + 2 = 9 -> 12
     assert y[0, 0, 0].tolist() == [2, 1, 0, 1, 2, 3, 4, 3, 2, 2, 2, 2]
     col = torch.arange(5, dtype=torch.float32).reshape(1, 1, 5, 1).expand(1, 1, 5, 5)
-    y = E.pad_to_multiple(col, 4, margin=2, top=3)  # a wider top margin: 5 + 3 + 2 = 10 -> 12
+    y = pad_to_multiple(col, 4, margin=2, top=3)  # a wider top margin: 5 + 3 + 2 = 10 -> 12
     assert y.shape == (1, 1, 12, 12)
     assert y[0, 0, :, 0].tolist() == [3, 2, 1, 0, 1, 2, 3, 4, 3, 2, 2, 2]
 

@@ -9,6 +9,7 @@ import torch
 
 from stylecam.errors import DeviceError, TrainError
 from trainer.losses import objective
+from trainer.nets import frame_margin, pad_to_multiple
 from trainer.train import CHECKPOINT, Trainer, TrainConfig, load_checkpoint, resolve_precision, save_base
 
 
@@ -25,7 +26,7 @@ def test_twenty_steps_lower_the_loss(photos, painting, tmp_path):
 
     def score():
         with torch.no_grad():
-            return objective(tr.vgg, tr.net(x), x, tr.grams, tr.lcfg)[0].item()
+            return objective(tr.vgg, tr.forward(x), x, tr.grams, tr.lcfg)[0].item()
 
     before = score()
     result = tr.run()
@@ -145,7 +146,7 @@ def test_stability_loss_makes_the_net_follow_motion(photos, painting, tmp_path):
         result = tr.run()
         x, _ = tr.inputs(999)  # a batch and motion no step trained on
         with torch.no_grad():
-            return tr.stability_loss(x, tr.net(x), 999).item(), result
+            return tr.stability_loss(x, tr.forward(x), 999).item(), result
 
     plain, _ = gap_after(0.0)
     steady, result = gap_after(1e4)  # dominant: the net must give up texture that jumps with motion
@@ -176,3 +177,18 @@ def test_super_resolution_on_the_benchmark_degradation(photos, tmp_path):
     assert result.metadata()["degrade"] == "bicubic" and "content" not in result.history[-1]
     with pytest.raises(Exception, match=r"^--degrade must be one of paper, bicubic, not 'box'$"):
         config(photos, None, mode="sr", style="", scale=4, degrade="box")
+
+
+def test_style_nets_train_on_the_margins_they_run_with(photos, painting, tmp_path):
+    tr = Trainer(config(photos, painting, steps=1), tmp_path / "run", quiet=True)
+    x, _ = tr.inputs(0)
+    with torch.no_grad():
+        y = tr.forward(x)
+        m = frame_margin("style", tr.stride)
+        want = tr.net(pad_to_multiple(x, tr.stride, m, 2 * m))[..., 2 * m: 2 * m + x.shape[2], m: m + x.shape[3]]
+        assert y.shape == x.shape and torch.equal(y, want)
+        assert not torch.equal(y, tr.net(x))  # the zero-padded border band is not what is scored
+    assert tr.run().metadata()["margins"] is True
+    off = Trainer(config(photos, painting, steps=1, margins=False), tmp_path / "off", quiet=True)
+    with torch.no_grad():
+        assert torch.equal(off.forward(x), off.net(x))
