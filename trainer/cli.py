@@ -44,11 +44,12 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--batch", type=int, default=d["batch"], help=f"crops per step (default {d['batch']})")
     p.add_argument("--style-size", type=int, default=0, help="long side of the painting in pixels (default 2 x --size)")
     p.add_argument("--content-weight", type=float, default=d["content_weight"])
-    p.add_argument("--style-weight", type=float, default=d["style_weight"])
+    p.add_argument("--style-weight", type=float, default=d["style_weight"],
+                   help=f"style loss weight (default {d['style_weight']:g}, as the built-in styles)")
     p.add_argument("--tv-weight", type=float, default=None, help=f"total variation weight (default {d['tv_weight']})")
     p.add_argument("--stability", type=float, default=d["stability"],
                    help="style: weight of the temporal stability loss, |f(T(x)) - T(f(x))|² for small "
-                        f"random motions and noise T (default {d['stability']:g}; try 20 for video)")
+                        f"random motions and noise T (default {d['stability']:g}; 0 turns it off)")
     p.add_argument("--pixel-weight", type=float, default=None, help="pixel loss weight for --base and --sr (default 10)")
     p.add_argument("--loss", default="feature", help="super-resolution loss: feature, pixel or mixed (default feature)")
     p.add_argument("--degrade", default="paper",

@@ -58,10 +58,10 @@ class TrainConfig:
     batch: int = 4
     style_size: int = 0  # long side of the painting; 0 = 2 x size
     content_weight: float = 1.0
-    style_weight: float = 1.0
+    style_weight: float = 8.0  # the built-in fast styles' weight (1 left the fast net a faint print)
     tv_weight: float = 1.0
     pixel_weight: float = 0.0  # base and sr: weight of the mean squared pixel difference
-    stability: float = 0.0  # style: weight of |f(T(x)) - T(f(x))|² for small random motions T
+    stability: float = 300.0  # style: weight of |f(T(x)) - T(f(x))|² for small random motions T
     margins: bool = True  # style: train on the mirrored margins the exported model runs with
     loss: str = "feature"  # sr: feature | pixel | mixed
     degrade: str = "paper"  # sr: paper (blur + bicubic) | bicubic (the Set5/Set14 protocol)

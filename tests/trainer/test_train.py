@@ -45,7 +45,7 @@ def test_twenty_steps_lower_the_loss(photos, painting, tmp_path):
     grid = cv2.imread(str(run / "preview_000020.png"))
     assert grid.shape[0] == 2 * 40  # photos over their stylized versions
     ckpt = load_checkpoint(run / CHECKPOINT)
-    assert ckpt["step"] == 20 and ckpt["config"]["style_weight"] == 1.0
+    assert ckpt["step"] == 20 and ckpt["config"]["style_weight"] == 8.0
 
 
 def test_interrupt_then_resume_continues_with_the_same_losses(photos, painting, tmp_path):
@@ -141,16 +141,20 @@ def test_super_resolution_steps(photos, tmp_path):
 
 
 def test_stability_loss_makes_the_net_follow_motion(photos, painting, tmp_path):
-    def gap_after(weight):
-        tr = Trainer(config(photos, painting, stability=weight, steps=15), tmp_path / f"run{weight}", quiet=True)
-        result = tr.run()
-        x, _ = tr.inputs(999)  # a batch and motion no step trained on
-        with torch.no_grad():
-            return tr.stability_loss(x, tr.forward(x), 999).item(), result
+    # the stability term alone (other weights 0): the net must learn to follow small motions
+    # instead of turning them into new texture; measured on a batch and motion no step saw
+    tr = Trainer(config(photos, painting, stability=1e4, content_weight=0.0, style_weight=0.0, tv_weight=0.0,
+                        steps=20), tmp_path / "run", quiet=True)
+    x, _ = tr.inputs(999)
 
-    plain, _ = gap_after(0.0)
-    steady, result = gap_after(1e4)  # dominant: the net must give up texture that jumps with motion
-    assert steady < 0.5 * plain, (plain, steady)
+    def gap():
+        with torch.no_grad():
+            return tr.stability_loss(x, tr.forward(x), 999).item()
+
+    before = gap()
+    result = tr.run()
+    after = gap()
+    assert after < 0.5 * before, (before, after)
     assert "stability" in result.history[-1]
     assert result.metadata()["stability"] == 1e4
     with pytest.raises(Exception, match=r"^--stability must be at least 0, not -1$"):
