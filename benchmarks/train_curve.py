@@ -1,7 +1,7 @@
 """Objective on held-out photos against wall-clock training minutes: scratch vs warm start.
 
     python benchmarks/train_curve.py --minutes 8 --eval-every 2 --gatys 3 --json out.json
-    python benchmarks/train_curve.py --speed            # seconds per step, both tiers
+    python benchmarks/train_curve.py --speed            # seconds per step, both tiers, fp32 and bf16
 
 Held out: Set5 + Set14 (never in the training folder), centre crops of 256x256 after scaling
 the short side to 256. The objective is ``losses.objective`` with the training weights; each
@@ -83,23 +83,27 @@ def curve(init: str, args, photos: torch.Tensor, run_root: Path) -> list[dict]:
 
 
 def speed(args) -> list[dict]:
-    """Median seconds per training step for each tier at the default size and batch."""
+    """Median seconds per training step for each tier and precision (``--precisions``), at
+    ``--size`` and ``--batch``, the shipped defaults otherwise (stability loss included)."""
     rows = []
     for tier in ("fast", "quality"):
-        cfg = TrainConfig(name="speed", style=args.style, content=args.content, tier=tier, steps=10 ** 6,
-                          init="scratch", checkpoint_every=10 ** 6, preview_every=10 ** 6)
-        with tempfile.TemporaryDirectory() as tmp:
-            tr = Trainer(cfg, Path(tmp), quiet=True, log=lambda m: None)
-            times = []
-            for step in range(args.speed_steps + 1):
-                t0 = time.perf_counter()
-                tr.train_step(step)
-                times.append(time.perf_counter() - t0)
-        med = statistics.median(times[1:])  # the first step pays for allocation
-        rows.append({"tier": tier, "size": cfg.size, "batch": cfg.batch, "threads": torch.get_num_threads(),
-                     "seconds_per_step": round(med, 3), "steps": args.speed_steps})
-        print(f"{tier:8s} size {cfg.size} batch {cfg.batch} threads {torch.get_num_threads()}: "
-              f"{med:.2f} s/step (median of {args.speed_steps})", flush=True)
+        for precision in args.precisions.split(","):
+            cfg = TrainConfig(name="speed", style=args.style, content=args.content, tier=tier, steps=10 ** 6,
+                              size=args.size, batch=args.batch, init="scratch", precision=precision,
+                              checkpoint_every=10 ** 6, preview_every=10 ** 6)
+            with tempfile.TemporaryDirectory() as tmp:
+                tr = Trainer(cfg, Path(tmp), quiet=True, log=lambda m: None)
+                times = []
+                for step in range(args.speed_steps + 1):
+                    t0 = time.perf_counter()
+                    tr.train_step(step)
+                    times.append(time.perf_counter() - t0)
+            med = statistics.median(times[1:])  # the first step pays for allocation
+            rows.append({"tier": tier, "precision": tr.cfg.precision, "size": cfg.size, "batch": cfg.batch,
+                         "threads": torch.get_num_threads(), "seconds_per_step": round(med, 3),
+                         "steps": args.speed_steps})
+            print(f"{tier:8s} {tr.cfg.precision:5s} size {cfg.size} batch {cfg.batch} threads "
+                  f"{torch.get_num_threads()}: {med:.2f} s/step (median of {args.speed_steps})", flush=True)
     return rows
 
 
@@ -118,6 +122,7 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--speed", action="store_true", help="only measure seconds per step for both tiers")
     p.add_argument("--speed-steps", type=int, default=5)
+    p.add_argument("--precisions", default="fp32,bf16", help="for --speed: comma list of fp32, bf16, auto")
     p.add_argument("--json", help="write the results here")
     args = p.parse_args()
     if args.threads:
