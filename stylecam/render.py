@@ -40,7 +40,7 @@ PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "sl
 # a frame, veryfast ~40, medium ~120; only ultrafast leaves the fast tier's render at >= 90%
 # of model-only speed. Files are ~2x larger than veryfast; --preset medium makes them small.
 DEFAULT_PRESET = "ultrafast"
-DEFAULT_STABILIZE = 0.6  # on by default: 0.51x flicker on butterfly.mp4 for ~9% more time (RESULTS.md, 6)
+DEFAULT_STABILIZE = 0.6  # on by default: 0.58x flicker on butterfly.mp4 for ~9% more model time (RESULTS.md, 6)
 QUEUE_DEPTH = 4  # frames in flight between two stages; enough to smooth, small for memory
 
 

@@ -88,7 +88,7 @@ class Stabilizer:
     elsewhere the stylized frame as it is. ``keep`` = 0 turns it off. One flow (current ->
     previous), the mask and the weights are computed at ``flow_side`` pixels; only the final
     warp and blend run at the frame's size. A forward-backward consistency check on top
-    cost a second flow, more time, and flickered more (``benchmarks/RESULTS.md``, section 6).
+    cost a second flow and a third more time (``benchmarks/RESULTS.md``, section 6).
     """
 
     def __init__(self, keep: float = 0.6, flow_side: int = 160, match: float = 24.0):

@@ -390,8 +390,7 @@ class Trainer:
         """The net as the exported model runs it: a style net sees the frame with mirrored
         margins (``frame_margin``) and only the frame is scored. Trained without them, the
         fast net learnt to paint strong texture into its zero-padded border band, which
-        lowers the style loss but is cut off in the app (starry_night after 300 steps: style
-        loss 67 on held-out photos as trained, 104 as exported)."""
+        lowers the style loss but is cut off in the app (benchmarks/RESULTS.md, section 4)."""
         m = frame_margin("style", self.stride) if self.cfg.mode == "style" and self.cfg.margins else 0
         if not m:
             return self.net(x)
