@@ -258,7 +258,7 @@ def test_device_cuda_without_cuda_is_one_line(clip, models, capsys):
 
 
 def test_sigint_mid_render_keeps_a_playable_file_and_exits_130(tmp_path, models):
-    frames = 400
+    frames = 1000  # long enough that the interrupt always lands mid-render, even on a fast machine
     src = make_clip(tmp_path / "long.mp4", frames=frames, width=160, height=120)
     dst = tmp_path / "long_out.mp4"
     # x2 upscale and a slow preset make the render take seconds, so there is time to interrupt
