@@ -133,7 +133,8 @@ def check_cli(src: Path, model: Path, workdir: Path, threads: int | None, max_si
     out = workdir / "cli_out.mp4"
     cmd = [sys.executable, "-m", "stylecam.render", str(src), "--style", str(model), "-o", str(out),
            "--max-side", str(max_side), "--json", "--overwrite"]
-    cmd += [] if stabilize == DEFAULT_STABILIZE else ["--stabilize", f"{stabilize:g}"] + (["--threads", str(threads)] if threads else [])
+    cmd += [] if stabilize == DEFAULT_STABILIZE else ["--stabilize", f"{stabilize:g}"]
+    cmd += ["--threads", str(threads)] if threads else []
     t = time.perf_counter()
     r = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t

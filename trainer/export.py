@@ -100,9 +100,9 @@ def export_model(net: nn.Module, out_path: str | Path, *, kind: str, name: str, 
                  margin: int | None = None) -> Path:
     """Write ``net`` as a checked stylecam model at ``out_path`` and return the path.
 
-    ``margin``: mirrored pixels around the frame inside the graph (default: the stride for a
-    style, 32 at the top; 0 for super-resolution);
-    see ``ContractWrapper``.
+    ``margin``: mirrored pixels around the frame inside the graph, twice that at the top
+    (default ``frame_margin``: 2 x stride for a style, 0 for super-resolution); see
+    ``ContractWrapper``.
     """
     out_path = Path(out_path)
     if not out_path.parent.is_dir():
