@@ -181,7 +181,7 @@ def iterations_to_match(curve: dict[int, float], target: float) -> float | None:
     return None
 
 
-def measure_style(info: ModelInfo, photos: np.ndarray, vgg, args) -> dict:
+def measure_style(info: ModelInfo, photos: np.ndarray, vgg, args, precision: str = "float") -> dict:
     """The net and Gatys on every photo: objectives, ratio to Gatys@100, gate."""
     from trainer.data import load_style, to_tensor
     from trainer.losses import style_targets
@@ -192,8 +192,9 @@ def measure_style(info: ModelInfo, photos: np.ndarray, vgg, args) -> dict:
     ssize = style_size(info.train)
     grams = style_targets(vgg, load_style(painting, ssize), lcfg)
     style_sha = sha256_file(painting)
-    engine = Engine(info, device="cpu")
+    engine = Engine(info, device="cpu", precision=precision)
     engine.warmup(photos.shape[1], photos.shape[2])
+    label = info.name if precision == "float" else f"{info.name} ({precision})"
     tier = info.train.get("tier", "?")
     marks = sorted(set(args.iters) | set(args.curve))
     rows, net_seconds = [], []
@@ -208,7 +209,7 @@ def measure_style(info: ModelInfo, photos: np.ndarray, vgg, args) -> dict:
         photo_only, _ = evaluate(vgg, to_tensor(photo[None]), to_tensor(photo[None]), grams, lcfg)
         rows.append({"photo": i, "net": net, "net_parts": parts, "photo_objective": photo_only,
                      "gatys": {str(k): v for k, v in g.items()}, "gatys_cached": cached})
-        print(f"  {info.name}: photo {i + 1}/{len(photos)} net {net:.3f}  "
+        print(f"  {label}: photo {i + 1}/{len(photos)} net {net:.3f}  "
               + "  ".join(f"G@{k} {g[k]['objective']:.3f}" for k in args.iters)
               + ("  (Gatys cached)" if cached else f"  (Gatys {max(v['seconds'] for v in g.values()):.0f} s)"),
               file=sys.stderr, flush=True)
@@ -221,7 +222,8 @@ def measure_style(info: ModelInfo, photos: np.ndarray, vgg, args) -> dict:
     gate = GATE.get(tier)
     matched = iterations_to_match(curve, net_mean)
     return {
-        "name": info.name, "title": info.title, "tier": tier, "arch": info.arch, "path": str(info.path),
+        "name": label, "precision": precision, "title": info.title, "tier": tier, "arch": info.arch,
+        "path": str(engine.path),
         "style_image": painting.name, "style_size": ssize, "steps": info.train.get("steps"),
         "weights": {"content": lcfg.content_weight, "style": lcfg.style_weight, "tv": lcfg.tv_weight,
                     "content_layer": lcfg.content_layer, "style_layers": list(lcfg.style_layers)},
@@ -289,13 +291,32 @@ def run_styles(args) -> dict:
           f"Gatys at {args.iters}, cache {args.cache}", file=sys.stderr, flush=True)
     results, problems = [], []
     for info in models:
-        try:
-            results.append(measure_style(info, photos, vgg, args))
-        except StylecamError as exc:
-            problems.append(str(exc))
-            print(f"  skipped: {exc}", file=sys.stderr, flush=True)
+        for precision in precisions(args.precision):
+            try:
+                results.append(measure_style(info, photos, vgg, args, precision))
+            except StylecamError as exc:
+                problems.append(str(exc))
+                print(f"  skipped: {exc}", file=sys.stderr, flush=True)
     return {"size": args.size, "photos": len(photos), "iters": args.iters, "models": results,
-            "fast_vs_quality": fast_vs_quality(results), "problems": problems}
+            "fast_vs_quality": fast_vs_quality([r for r in results if r["precision"] == "float"]),
+            "int8_vs_float": int8_vs_float(results), "problems": problems}
+
+
+def precisions(choice: str) -> list[str]:
+    return ["float", "int8"] if choice == "both" else [choice]
+
+
+def int8_vs_float(results: list[dict]) -> list[dict]:
+    """Each int8 variant's objective against its float model's, on the same photos."""
+    flt = {r["name"]: r for r in results if r["precision"] == "float"}
+    out = []
+    for r in results:
+        base = flt.get(r["name"].removesuffix(" (int8)")) if r["precision"] == "int8" else None
+        if base:
+            change = r["net"] / base["net"] - 1
+            out.append({"name": base["name"], "float": base["net"], "int8": r["net"], "change": change,
+                        "within_5pct": abs(change) <= 0.05})
+    return out
 
 
 # ---------------------------------------------------------------- 2. super-resolution
@@ -404,9 +425,14 @@ def run_sr(args) -> dict:
                 "nearest (contract test model)": nearest.run,
             }
             for m in models:
-                if m.scale == scale:
-                    engine = Engine(m, device="cpu")
-                    methods[f"{m.name} ({m.train.get('loss', '?')} loss, {m.train.get('tier', '?')})"] = engine.run
+                for precision in precisions(args.precision) if m.scale == scale else []:
+                    try:
+                        engine = Engine(m, device="cpu", precision=precision)
+                    except StylecamError as exc:
+                        print(f"  skipped: {exc}", file=sys.stderr, flush=True)
+                        continue
+                    tag = "" if precision == "float" else f", {precision}"
+                    methods[f"{m.name} ({m.train.get('loss', '?')} loss, {m.train.get('tier', '?')}{tag})"] = engine.run
             print(f"super-resolution x{scale}: {', '.join(methods)} on {', '.join(sets)}", file=sys.stderr, flush=True)
             rows += measure_sr(sets, scale, methods)
     check = {}
@@ -496,6 +522,9 @@ def style_table(part: dict) -> str:
     for p in part["fast_vs_quality"]:
         lines.append(f"{p['style_image']}: fast {p['fast']} / quality {p['quality']} = {p['ratio']:.2f} "
                      f"({p['how']}; target ≤ {p['target']}): {'yes' if p['passes'] else 'no'}")
+    for p in part.get("int8_vs_float", []):
+        lines.append(f"{p['name']}: int8 objective {p['int8']:.3f} vs float {p['float']:.3f} = {p['change']:+.1%} "
+                     f"(target within 5%): {'yes' if p['within_5pct'] else 'no'}")
     for p in part["problems"]:
         lines.append(f"\nskipped: {p}")
     return "\n".join(lines)
@@ -548,6 +577,8 @@ def main(argv=None) -> int:
     p.add_argument("--sr-data", type=Path, default=DATA / "sr")
     p.add_argument("--quick", action="store_true", help="128 px, 2 photos, Gatys 50/100")
     p.add_argument("--threads", type=int, help="torch threads for VGG and Gatys")
+    p.add_argument("--precision", choices=("float", "int8", "both"), default="float",
+                   help="run the float models (default, as trained), their int8 variants, or both")
     p.add_argument("--json", type=Path, help="write every figure here")
     p.add_argument("--plot", type=Path, help="write the net-vs-optimisation curve (PNG) here")
     args = p.parse_args(argv)

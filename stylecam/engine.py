@@ -15,11 +15,12 @@ import numpy as np
 import onnxruntime as ort
 import platformdirs
 
-from .errors import DeviceError, ModelError
+from .errors import DeviceError, ModelError, UsageError
 from .frames import as_frame
-from .models import ModelInfo, check_model
+from .models import Catalog, ModelInfo, variant_path
 
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "float", "int8")  # auto: the int8 variant on the CPU when there is one
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 
@@ -87,13 +88,28 @@ def _providers(device: str) -> list[str]:
     return [CUDA, CPU] if cuda_usable() else [CPU]
 
 
+def _choose(info: ModelInfo, precision: str, on_cpu: bool) -> Path:
+    """The file to run: the int8 variant when asked for, or by default on the CPU."""
+    if precision not in PRECISIONS:
+        raise UsageError(f"unknown precision '{precision}'; use one of {', '.join(PRECISIONS)}")
+    if precision == "int8" and info.int8_path is None and info.precision != "int8":
+        raise ModelError(f"{info.name}: no int8 variant ({variant_path(info.path).name}); "
+                         "make one with stylecam-quantize, or use precision auto or float")
+    if info.int8_path is not None and (precision == "int8" or (precision == "auto" and on_cpu)):
+        return Path(info.int8_path)
+    return Path(info.path)
+
+
 class Engine:
     """One onnxruntime session for one stylecam model."""
 
     def __init__(self, model: ModelInfo | str | os.PathLike, device: str = "auto",
-                 threads: int | None = None, cache: bool = True, spin: bool = False):
-        self.info = model if isinstance(model, ModelInfo) else check_model(model)
+                 threads: int | None = None, cache: bool = True, spin: bool = False,
+                 precision: str = "auto"):
+        # a path gets its int8 variant attached, as the catalog does for names
+        self.info = model if isinstance(model, ModelInfo) else Catalog().resolve(Path(model))
         providers = _providers(device)
+        path = _choose(self.info, precision, on_cpu=providers == [CPU])
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or default_threads()
         opts.inter_op_num_threads = 1
@@ -105,7 +121,7 @@ class Engine:
             # 1.6-1.9x faster in the window and +19 points of render/model throughput here
             # (benchmarks/live.py --spin, benchmarks/render_speed.py --also-spinning).
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        source = Path(self.info.path)
+        source = path
         # On the CPU, keep the fully optimised graph: the next session of this model (a style
         # switch, the next run) loads it without optimising again.
         cached = _cached_path(source) if cache and providers == [CPU] else None
@@ -123,17 +139,19 @@ class Engine:
         try:
             self.session = ort.InferenceSession(str(source), opts, providers=providers)
         except Exception as exc:
-            if source != Path(self.info.path):  # a stale or broken cache entry: start over
+            if source != path:  # a stale or broken cache entry: start over
                 cached.unlink(missing_ok=True)
-                self.__init__(self.info, device, threads, cache=False, spin=spin)
+                self.__init__(self.info, device, threads, cache=False, spin=spin, precision=precision)
                 return
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"{self.info.path}: onnxruntime cannot load it: {first}") from None
+            raise ModelError(f"{path}: onnxruntime cannot load it: {first}") from None
         self.providers = self.session.get_providers()
         if device == "cuda" and self.providers[0] != CUDA:
             raise DeviceError("--device cuda: onnxruntime fell back to the CPU for "
-                              f"{Path(self.info.path).name}; use --device cpu or auto")
+                              f"{path.name}; use --device cpu or auto")
         self.threads = opts.intra_op_num_threads
+        self.path = path
+        self.precision = "int8" if path == self.info.int8_path or self.info.precision == "int8" else "float"
 
     @property
     def device(self) -> str:
@@ -152,4 +170,4 @@ class Engine:
         self.run(np.zeros((height, width, 3), np.uint8))
 
     def __repr__(self) -> str:
-        return f"Engine({self.info.name!r}, {self.device}, threads={self.threads})"
+        return f"Engine({self.info.name!r}, {self.device}, {self.precision}, threads={self.threads})"

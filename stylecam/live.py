@@ -270,9 +270,10 @@ class Worker:
 
     def __init__(self, slot: LatestSlot, stats: Stats | None = None, *, device: str = "auto",
                  threads: int | None = None, spin: bool = False, cache_size: int = 3, on_result=_ignore,
-                 on_error=_ignore, on_model=_ignore, on_model_failed=_ignore):
+                 on_error=_ignore, on_model=_ignore, on_model_failed=_ignore, precision: str = "auto"):
         self.slot, self.stats = slot, stats or Stats()
         self.device, self.threads, self.spin, self.cache_size = device, threads, spin, cache_size
+        self.precision = precision
         self.on_result, self.on_error = on_result, on_error
         self.on_model, self.on_model_failed = on_model, on_model_failed
         self.sinks: list = []
@@ -343,9 +344,9 @@ class Worker:
     # -- loading ------------------------------------------------------------------------------
     def _key(self, info: ModelInfo):
         try:
-            return (str(info.path), info.path.stat().st_mtime_ns)
+            return (str(info.path), info.path.stat().st_mtime_ns, str(info.int8_path))
         except OSError:
-            return (str(info.path), 0)
+            return (str(info.path), 0, str(info.int8_path))
 
     def load(self, info: ModelInfo) -> Engine:
         """A session for ``info``: from the cache, else loaded and warmed up (blocking)."""
@@ -354,7 +355,7 @@ class Worker:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        engine = Engine(info, device=self.device, threads=self.threads, spin=self.spin)
+        engine = Engine(info, device=self.device, threads=self.threads, spin=self.spin, precision=self.precision)
         engine.warmup(64, 64)
         with self._cache_lock:
             self._cache[key] = engine
@@ -384,7 +385,8 @@ class Worker:
             if self.stats is not None:
                 self.stats.reset_model()
             self._engine = engine
-            self.on_model(engine.info, engine.device)
+            self.on_model(engine.info, engine.device if engine.precision == "float" else
+                          f"{engine.device} {engine.precision}")
 
     # -- the loop -----------------------------------------------------------------------------
     def process(self, frame: np.ndarray) -> tuple[np.ndarray, float, str]:
@@ -450,13 +452,13 @@ class Pipeline:
     def __init__(self, source: Source | None = None, *, device: str = "auto",
                  threads: int | None = None, on_frame=_ignore, on_error=_ignore,
                  on_status=_ignore, on_end=_ignore, on_model=_ignore, on_model_failed=_ignore,
-                 retry_s: float = RETRY_SECONDS):
+                 retry_s: float = RETRY_SECONDS, precision: str = "auto"):
         self.stats = Stats()
         self.slot = LatestSlot()
         self.display = LatestSlot()
         self.on_frame, self.on_error, self.on_status, self.on_end = on_frame, on_error, on_status, on_end
         self.retry_s = retry_s
-        self.worker = Worker(self.slot, self.stats, device=device, threads=threads,
+        self.worker = Worker(self.slot, self.stats, device=device, threads=threads, precision=precision,
                              on_result=self._result, on_error=on_error, on_model=on_model,
                              on_model_failed=on_model_failed)
         self.source = source

@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import onnx
@@ -27,6 +27,19 @@ KINDS = ("style", "sr")
 SR_SCALES = (2, 3, 4, 8)
 REQUIRED_KEYS = ("stylecam.format", "stylecam.kind", "stylecam.name", "stylecam.scale",
                  "stylecam.arch", "stylecam.train")
+PRECISIONS = ("float", "int8")
+INT8_SUFFIX = ".int8.onnx"  # x.int8.onnx beside x.onnx: its int8 variant (stylecam.quantize)
+
+
+def variant_path(model: str | os.PathLike) -> Path:
+    """Where the int8 variant of ``model`` (``x.onnx``) lives: ``x.int8.onnx`` beside it."""
+    model = Path(model)
+    stem = model.name[:-5] if model.name.lower().endswith(".onnx") else model.name
+    return model.with_name(stem + INT8_SUFFIX)
+
+
+def is_variant(path: str | os.PathLike) -> bool:
+    return Path(path).name.lower().endswith(INT8_SUFFIX)
 
 
 def builtin_dir() -> Path:
@@ -54,6 +67,9 @@ class ModelInfo:
     title: str = ""
     credit: str = ""
     origin: str = "path"  # "builtin" | "user" | "path"
+    precision: str = "float"  # "float" | "int8" (metadata stylecam.precision)
+    variant_of: str = ""  # an int8 variant: sha256 of the float file it was made from
+    int8_path: Path | None = field(default=None, compare=False)  # its int8 variant, when there is one
 
     @property
     def label(self) -> str:
@@ -127,9 +143,13 @@ def check_model(path: str | os.PathLike, origin: str = "path") -> ModelInfo:
         raise _broken(path, "stylecam.name is empty")
     if kind == "style" and len(meta.get("stylecam.source_sha256", "")) != 64:
         raise _broken(path, "a style model needs stylecam.source_sha256 (sha256 of the style image)")
+    precision = meta.get("stylecam.precision", "float")
+    if precision not in PRECISIONS:
+        raise _broken(path, f"stylecam.precision must be one of {', '.join(PRECISIONS)}, is {precision!r}")
     return ModelInfo(path=path, name=name, kind=kind, scale=scale, arch=meta["stylecam.arch"],
                      train=train, title=meta.get("stylecam.title", ""),
-                     credit=meta.get("stylecam.credit", ""), origin=origin)
+                     credit=meta.get("stylecam.credit", ""), origin=origin, precision=precision,
+                     variant_of=meta.get("stylecam.variant_of", ""))
 
 
 def _shape_text(dims: list) -> str:
@@ -151,6 +171,7 @@ class Catalog:
         self._dirs = dirs
         self._cache: dict[Path, tuple[tuple, ModelInfo | ContractError | ModelError]] = {}
         self.problems: list[str] = []
+        self._hashes: dict[tuple, str] = {}
 
     def dirs(self) -> list[tuple[Path, str]]:
         return self._dirs if self._dirs is not None else [(builtin_dir(), "builtin"), (user_dir(), "user")]
@@ -164,9 +185,13 @@ class Catalog:
         problems = []
         for folder, origin in self.dirs():
             for path in sorted(folder.glob("*.onnx")) if folder.is_dir() else []:
+                if is_variant(path):
+                    continue  # attached to its float model below
                 result = self._read(path, origin)
                 if isinstance(result, ModelInfo):
+                    result, problem = self._with_variant(result)
                     found[result.name.lower()] = result
+                    problems += [problem] if problem else []
                 else:
                     problems.append(str(result))
         self.problems = problems
@@ -188,6 +213,27 @@ class Catalog:
         self._cache[path] = (stamp, result)
         return result
 
+    def _with_variant(self, info: ModelInfo) -> tuple[ModelInfo, str | None]:
+        """``info`` with its int8 variant attached when ``<stem>.int8.onnx`` is a good one."""
+        path = variant_path(info.path)
+        if info.precision != "float" or not path.is_file():
+            return info, None
+        var = self._read(path, info.origin)
+        if not isinstance(var, ModelInfo):
+            return info, str(var)
+        if (var.name.lower(), var.kind, var.scale, var.precision) != (info.name.lower(), info.kind, info.scale, "int8"):
+            return info, f"{path}: not an int8 variant of {info.path.name} (name, kind, scale or precision differ)"
+        if var.variant_of != self._sha256(info.path):
+            return info, f"{path}: made from another version of {info.path.name}; remake it with stylecam-quantize"
+        return replace(info, int8_path=path), None
+
+    def _sha256(self, path: Path) -> str:
+        st = path.stat()
+        key = (path, st.st_mtime_ns, st.st_size)
+        if key not in self._hashes:
+            self._hashes[key] = sha256_file(path)
+        return self._hashes[key]
+
     def names(self) -> list[str]:
         return [m.name for m in self.models()]
 
@@ -195,7 +241,7 @@ class Catalog:
         """A model by name (case-insensitive) or by path to an .onnx file."""
         text = str(name_or_path)
         if text.lower().endswith(".onnx") or os.sep in text or Path(text).is_file():
-            return check_model(text)
+            return self._with_variant(check_model(text))[0]
         models = [m for m in self.models() if kind is None or m.kind == kind]
         for m in models:
             if m.name.lower() == text.lower():
@@ -223,10 +269,17 @@ def install_model(src: str | os.PathLike, force: bool = False) -> Path:
     dest = dest_dir / f"{info.name}.onnx"
     # a plain open (not mkstemp's 0600) so the model gets the umask's mode like any file
     tmp = dest_dir / f".{info.name}.{os.getpid()}.{threading.get_ident()}.part"
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    pairs = [(Path(src), dest)]
+    int8 = variant_path(src)
+    if is_variant(src) or not int8.is_file():
+        variant_path(dest).unlink(missing_ok=True)  # a stale variant must not outlive its model
+    else:
+        pairs.append((int8, variant_path(dest)))
+    for a, b in reversed(pairs):  # the variant first: the model never appears without it
+        try:
+            shutil.copyfile(a, tmp)
+            os.replace(tmp, b)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
     return dest

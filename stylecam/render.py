@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from .cli import ArgumentParser, EXIT_INTERRUPTED, EXIT_USER_ERROR, fail, run_cli
-from .engine import DEVICES, Engine
+from .engine import DEVICES, PRECISIONS, Engine
 from .errors import (InputError, OutputError, StylecamError, TruncatedInputError,
                      UnknownModelError, UsageError)
 from .models import Catalog, ModelInfo
@@ -61,6 +61,8 @@ def build_parser() -> ArgumentParser:
                         f"against flicker (video only; default {DEFAULT_STABILIZE:g})")
     p.add_argument("--upscale", metavar="2|4|NAME", help="super-resolution after the style (or alone)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    p.add_argument("--precision", default="auto", choices=PRECISIONS,
+                   help="auto (default): a model's int8 variant on the CPU when it has one; float: never; int8")
     p.add_argument("--threads", type=int, default=None, metavar="N", help="onnxruntime threads (default: all cores)")
     p.add_argument("--preset", default=DEFAULT_PRESET, help=f"x264 preset (default {DEFAULT_PRESET})")
     p.add_argument("--crf", type=int, default=18, help="x264 quality, 0 (lossless) .. 51 (default 18)")
@@ -288,6 +290,7 @@ class Result:
                 "fps": round(self.frames / self.seconds, 2) if self.seconds > 0 else None,
                 "model_ms_median": round(statistics.median(self.model_ms), 2) if self.model_ms else None,
                 "device": e.device if e else None, "provider": e.providers[0] if e else None,
+                "precision": e.precision if e else None,
                 "threads": e.threads if e else None,
                 "audio_streams_copied": self.audio_streams_copied, "truncated": self.truncated,
                 "interrupted": self.interrupted}
@@ -455,7 +458,7 @@ def _main(argv: Sequence[str] | None) -> int:
             jobs.append(exc)
     # spin=False: onnxruntime's idle threads sleep instead of busy-waiting, so the decode and
     # encode threads get the cores between model runs (render_speed.py measures the gain)
-    engines = [Engine(m, device=args.device, threads=args.threads, spin=False)
+    engines = [Engine(m, device=args.device, threads=args.threads, spin=False, precision=args.precision)
                for m in (style_info, sr_info) if m]
     timers = [_Timed(e) for e in engines]
     by_kind = {t.info.kind: t for t in timers}

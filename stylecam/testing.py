@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 17
 
@@ -25,7 +25,8 @@ def contract_graph(op: str = "identity", *, name: str | None = None, kind: str =
     """A small model that keeps (or, through the keyword overrides, breaks) the contract.
 
     ``op``: "identity"; "invert" (255 - x); "swap" (RGB -> BGR); "nearest" (nearest-neighbour
-    upscale by ``scale``, for kind="sr").
+    upscale by ``scale``, for kind="sr"); "conv" (a small float conv net, 3 -> 16 -> 3 channels
+    of 3x3 convs, seeded weights near the identity plus a texture: something to quantise).
     """
     x = input_name
     nodes, inits = [], []
@@ -40,6 +41,8 @@ def contract_graph(op: str = "identity", *, name: str | None = None, kind: str =
     elif op == "nearest":
         inits.append(helper.make_tensor("scales", TensorProto.FLOAT, [3], [scale, scale, 1.0]))
         nodes.append(helper.make_node("Resize", [x, "", "scales"], [output_name], mode="nearest"))
+    elif op == "conv":
+        _conv_net(x, output_name, nodes, inits)
     else:
         raise ValueError(f"unknown op {op!r}")
     in_shape = in_shape if in_shape is not None else ["H", "W", 3]
@@ -67,6 +70,36 @@ def contract_graph(op: str = "identity", *, name: str | None = None, kind: str =
         if v is not None:
             model.metadata_props.add(key=k, value=v)
     return model
+
+
+def _conv_net(x: str, out: str, nodes: list, inits: list) -> None:
+    rng = np.random.default_rng(3)
+    w1 = rng.normal(0, 0.15, (16, 3, 3, 3)).astype(np.float32)
+    w1[:3] = 0
+    w1[[0, 1, 2], [0, 1, 2], 1, 1] = 1.0  # channels 0-2 carry the picture through the ReLU
+    w2 = rng.normal(0, 0.03, (3, 16, 3, 3)).astype(np.float32)
+    w2[:, :3] = 0
+    w2[[0, 1, 2], [0, 1, 2], 1, 1] = 1.0
+    f = TensorProto.FLOAT
+    inits += [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(np.zeros(16, np.float32), "b1"),
+              numpy_helper.from_array(w2, "w2"), numpy_helper.from_array(np.zeros(3, np.float32), "b2"),
+              helper.make_tensor("k", f, [], [255.0]), helper.make_tensor("zero", f, [], [0.0]),
+              helper.make_tensor("one", f, [], [1.0]), helper.make_tensor("axes", TensorProto.INT64, [1], [0])]
+    nodes += [
+        helper.make_node("Cast", [x], ["xf"], to=f),
+        helper.make_node("Div", ["xf", "k"], ["x01"]),
+        helper.make_node("Transpose", ["x01"], ["chw"], perm=[2, 0, 1]),
+        helper.make_node("Unsqueeze", ["chw", "axes"], ["nchw"]),
+        helper.make_node("Conv", ["nchw", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1]),
+        helper.make_node("Squeeze", ["c2", "axes"], ["y"]),
+        helper.make_node("Transpose", ["y"], ["hwc"], perm=[1, 2, 0]),
+        helper.make_node("Clip", ["hwc", "zero", "one"], ["clipped"]),
+        helper.make_node("Mul", ["clipped", "k"], ["y255"]),
+        helper.make_node("Round", ["y255"], ["rounded"]),
+        helper.make_node("Cast", ["rounded"], [out], to=TensorProto.UINT8),
+    ]
 
 
 def write_model(path: str | os.PathLike, op: str = "identity", **kw) -> Path:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Sequence
 
 from stylecam.cli import EXIT_INTERRUPTED, ArgumentParser, run_cli
-from stylecam.errors import InputError, ModelError, OutputError, UsageError
+from stylecam.errors import InputError, ModelError, OutputError, StylecamError, UsageError
 from stylecam.models import Catalog, builtin_dir, install_model, sha256_file, user_dir
 
 PROG = "stylecam-train"
@@ -62,6 +62,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--threads", type=int, help="CPU threads for PyTorch (default: all cores)")
     p.add_argument("--out", help="write the model (or base network) to this file instead of installing it")
     p.add_argument("--no-install", action="store_true", help="export into the run folder only")
+    p.add_argument("--no-int8", action="store_true",
+                   help="skip the int8 variant (NAME.int8.onnx, calibrated on the content photos) that the app "
+                        "runs on the CPU by default")
     p.add_argument("--force", action="store_true", help="allow a name that shadows a built-in model")
     p.add_argument("--init", default="base", help="base (default), scratch, a checkpoint file, or an earlier run's name")
     p.add_argument("--resume", action="store_true", help="continue the run NAME from its last checkpoint")
@@ -181,6 +184,24 @@ def _main(argv: Sequence[str] | None) -> int:
             signal.signal(sig, old)
 
 
+def _int8_variant(onnx_path: Path, content: str, skip: bool, log) -> None:
+    """Write (or, with ``skip``, remove any stale) int8 variant beside the exported model."""
+    from stylecam.models import variant_path
+    from stylecam.quantize import calibration_frames, quantize_model
+
+    if skip:
+        variant_path(onnx_path).unlink(missing_ok=True)
+        return
+    try:
+        frames, where = calibration_frames(content)
+        res = quantize_model(onnx_path, frames, calibrated_on=where)
+    except StylecamError as exc:  # the float model is good; only the speed-up is missing
+        variant_path(onnx_path).unlink(missing_ok=True)
+        log(f"note: no int8 variant: {exc}")
+        return
+    log(f"int8 variant {res.path.name}: {res.psnr_db:.1f} dB from the float picture ({where})")
+
+
 def _train(args, mode: str, handler: _StopAfterStep) -> int:
     from .export import export_model
     from .nets import arch_name, net_stride
@@ -212,6 +233,7 @@ def _train(args, mode: str, handler: _StopAfterStep) -> int:
     export_model(result.net, onnx_path, kind=ncfg.kind, name=cfg.name, scale=ncfg.scale, arch=arch_name(ncfg),
                  stride=net_stride(ncfg), train=result.metadata(), source_sha256=cfg.source_sha256 or None,
                  title=cfg.title, credit=cfg.credit)
+    _int8_variant(onnx_path, cfg.content, skip=args.no_int8, log=log)
     if args.out or args.no_install:
         log(f"model written to {onnx_path}")
         return 0

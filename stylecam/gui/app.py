@@ -1,7 +1,8 @@
 """``stylecam``: the window. A webcam or a video, stylized live.
 
     stylecam [--source INDEX|FILE] [--style NAME] [--size 240|360|480|720|full]
-             [--device auto|cpu|cuda] [--record FILE] [--quit-after SECONDS]
+             [--device auto|cpu|cuda] [--precision auto|float|int8] [--record FILE]
+             [--quit-after SECONDS]
 
 Options a user gets wrong (unknown style, missing file, no CUDA) end in one line on
 stderr and exit status 2 before any window opens.
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 
 from ..cli import ArgumentParser, run_cli
-from ..engine import DEVICES, _providers
+from ..engine import DEVICES, PRECISIONS, _providers
 from ..errors import OutputError, UsageError
 from ..models import Catalog
 
@@ -30,6 +31,8 @@ def parser() -> ArgumentParser:
     p.add_argument("--style", help="style name (see the dropdown), a path to an .onnx model, or 'original'")
     p.add_argument("--size", choices=SIZE_CHOICES, help="processing height (default: last used, else 360)")
     p.add_argument("--device", choices=DEVICES, default="auto", help="where models run (default: auto)")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="auto (default): a style's int8 variant on the CPU when it has one; float: never")
     p.add_argument("--record", metavar="FILE", help="start recording to FILE (.mkv) at once")
     p.add_argument("--quit-after", metavar="SECONDS", type=float,
                    help="close the window after SECONDS (for scripted runs)")
@@ -77,8 +80,8 @@ def _main(argv=None) -> int:
         spec = last if last and not last.isdigit() and Path(last).exists() else None
     source, note = open_source(spec, loop=not args.no_loop)
     size = size_value(args.size) if args.size else "settings"
-    window = MainWindow(source, style=style, size=size, device=args.device, settings=settings,
-                        source_note=note,
+    window = MainWindow(source, style=style, size=size, device=args.device, precision=args.precision,
+                        settings=settings, source_note=note,
                         source_spec=str(Path(spec).resolve()) if spec and not str(spec).isdigit() else spec)
     window.show()
     if record is not None:

@@ -125,7 +125,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, source: Source | None = None, *, style: ModelInfo | None | str = "settings",
                  size: int | None | str = "settings", device: str = "auto",
-                 threads: int | None = None, settings: QSettings | None = None,
+                 threads: int | None = None, settings: QSettings | None = None, precision: str = "auto",
                  record_dir: str | Path | None = None, snapshot_dir: str | Path | None = None,
                  source_note: str = "", source_spec: str | None = None, retry_s: float = 3.0, poll_ms: int = 2000):
         super().__init__()
@@ -138,7 +138,8 @@ class MainWindow(QMainWindow):
         self._active_path: str | None = None  # the model that really runs (None: Original)
         self._closing = False
 
-        self.pipeline = QtPipeline(None, device=device, threads=threads, retry_s=retry_s, parent=self)
+        self.pipeline = QtPipeline(None, device=device, threads=threads, retry_s=retry_s, precision=precision,
+                                   parent=self)
         self._build()
         self._restore(style, size)
         self._wire()

@@ -1,0 +1,256 @@
+"""Int8 variants of stylecam models: onnxruntime static quantisation, calibrated on photos.
+
+A CPU with AVX-512 VNNI (or AVX2) multiplies uint8 by int8 several times faster than it
+does float32, and a style net keeps its picture in 8 bits. ``quantize_model`` writes the
+int8 *variant* of a model: ``<stem>.int8.onnx`` beside ``<stem>.onnx``, the same contract
+and metadata plus ``stylecam.precision`` = ``int8``. The catalog attaches it to its float
+model (``ModelInfo.int8_path``) and the engine runs it on the CPU by default.
+
+The recipe, chosen by measurement (``benchmarks/int8.py``): QDQ format, every operator
+onnxruntime can quantise (convs, adds, resizes, concats), uint8 activations and per-channel
+int8 conv weights (the U8S8 kernels), min-max ranges from the calibration frames, and the
+network's *last* conv left in float32: its output is the picture, and 8 bits over its
+calibrated range cost ~1 dB. A variant whose output is further than ``MIN_PSNR`` from the
+float model's on held-out frames is refused rather than written.
+
+``stylecam-quantize MODEL... [--photos DIR|VIDEO]`` makes variants by hand; ``stylecam-train``
+makes one for each model it exports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .cli import ArgumentParser, run_cli
+from .errors import InputError, ModelError, UsageError
+from .models import Catalog, check_model, sha256_file, variant_path
+
+MIN_PSNR = 30.0  # dB, int8 output against the float model's output, on held-out frames
+CALIB_SIZE = (480, 640)  # (height, width) of calibration frames: the live default size
+PHOTO_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+
+
+# ----------------------------------------------------------------------------- frames
+
+def cover_crop(img: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Scale to cover (height, width), then centre-crop: a camera-like frame of any photo."""
+    import cv2
+
+    k = max(height / img.shape[0], width / img.shape[1])
+    h, w = max(height, round(img.shape[0] * k)), max(width, round(img.shape[1] * k))
+    img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
+    y, x = (h - height) // 2, (w - width) // 2
+    return np.ascontiguousarray(img[y:y + height, x:x + width])
+
+
+def _even(items: list, count: int) -> list:
+    if len(items) <= count:
+        return items
+    return [items[round(i * (len(items) - 1) / (count - 1))] for i in range(count)] if count > 1 else items[:1]
+
+
+def calibration_frames(source: str | os.PathLike | None, count: int = 24,
+                       size: tuple[int, int] = CALIB_SIZE) -> tuple[list[np.ndarray], str]:
+    """(RGB uint8 frames, where they came from): photos of a folder (searched recursively,
+    taken evenly), frames of a video (taken evenly), or synthetic frames when ``source`` is None.
+    """
+    import cv2
+
+    height, width = size
+    if source is None:
+        from .testing import moving_frame
+
+        return [moving_frame(i * 7, height, width) for i in range(count)], f"{count} synthetic frames"
+    src = Path(source)
+    if src.is_dir():
+        files = sorted(p for p in src.rglob("*") if p.suffix.lower() in PHOTO_EXTS)
+        frames = []
+        for f in _even(files, count * 2):  # extra candidates: some files may not decode
+            img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+            if img is not None:
+                frames.append(cover_crop(img[:, :, ::-1], height, width))
+            if len(frames) == count:
+                break
+        if not frames:
+            raise InputError(f"{src}: no readable photos to calibrate with")
+        return frames, f"{len(frames)} photos of {src}"
+    if src.is_file():
+        cap = cv2.VideoCapture(str(src))
+        total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        frames = []
+        for i in _even(list(range(max(total, 1))), count):
+            cap.set(cv2.CAP_PROP_POS_FRAMES, i)
+            ok, img = cap.read()
+            if ok:
+                frames.append(cover_crop(img[:, :, ::-1], height, width))
+        cap.release()
+        if not frames:
+            raise InputError(f"{src}: not a folder of photos or a readable video")
+        return frames, f"{len(frames)} frames of {src}"
+    raise InputError(f"{src}: no such folder or video")
+
+
+# ----------------------------------------------------------------------------- quantisation
+
+@dataclass
+class QuantResult:
+    path: Path
+    psnr_db: float  # int8 vs float output, mean over the held-out frames
+    calibrated_on: str
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+
+
+def _last_conv(model) -> str:
+    """Name of the graph's last Conv (ONNX graphs are stored in topological order); unnamed
+    nodes get names first, since the quantiser excludes nodes by name."""
+    used = {n.name for n in model.graph.node}
+    for i, n in enumerate(model.graph.node):
+        if not n.name:
+            n.name = next(f"{n.op_type}_{i}_{k}" for k in range(len(used) + 1) if f"{n.op_type}_{i}_{k}" not in used)
+            used.add(n.name)
+    convs = [n.name for n in model.graph.node if n.op_type == "Conv"]
+    if not convs:
+        raise ModelError("no convolution to quantise in this model")
+    return convs[-1]
+
+
+@contextlib.contextmanager
+def _quiet_logging():
+    """onnxruntime.quantization warns on the root logger (e.g. per-channel on a norm's scale)."""
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def _session(path: Path, threads: int):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+def quantize_model(src: str | os.PathLike, frames: list[np.ndarray], dst: str | os.PathLike | None = None,
+                   held_out: int | None = None, min_psnr: float = MIN_PSNR, threads: int = 2,
+                   calibrated_on: str = "") -> QuantResult:
+    """Write the int8 variant of the model ``src`` (default ``variant_path(src)``), atomically.
+
+    ``frames``: RGB uint8 frames; the last ``held_out`` of them (default a quarter, at least
+    one) only judge the result: mean PSNR of the int8 output against the float output.
+    Raises ``ModelError`` when that is below ``min_psnr`` (nothing is written then).
+    """
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    src = Path(src)
+    info = check_model(src)
+    if info.precision != "float":
+        raise ModelError(f"{src}: already an {info.precision} model")
+    dst = Path(dst) if dst is not None else variant_path(src)
+    if len(frames) < 2:
+        raise UsageError("quantisation needs at least 2 frames (calibration and a held-out check)")
+    held_out = held_out or max(1, len(frames) // 4)
+    calib, judge = frames[:-held_out], frames[-held_out:]
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter(calib)
+
+        def get_next(self):
+            x = next(self.it, None)
+            return None if x is None else {"frame": x}
+
+    if not dst.parent.is_dir():
+        raise ModelError(f"cannot write {dst}: folder {dst.parent} does not exist")
+    with tempfile.TemporaryDirectory(prefix="stylecam-quant-") as tmp:
+        pre, q = Path(tmp) / "pre.onnx", Path(tmp) / "q.onnx"
+        with warnings.catch_warnings(), _quiet_logging():
+            warnings.simplefilter("ignore")
+            quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+            graph = onnx.load(str(pre))
+            last = _last_conv(graph)
+            onnx.save(graph, str(pre))
+            quantize_static(str(pre), str(q), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=[last])
+        model = onnx.load(str(q))
+        keep = [(p.key, p.value) for p in model.metadata_props if p.key.startswith("stylecam.")]
+        del model.metadata_props[:]
+        for k, v in keep + [("stylecam.precision", "int8"), ("stylecam.variant_of", sha256_file(src))]:
+            model.metadata_props.add(key=k, value=v)
+        model.producer_name = "stylecam-quantize"
+        onnx.save(model, str(q))
+        check_model(q)
+        fsess, qsess = _session(src, threads), _session(q, threads)
+        score = float(np.mean([psnr(qsess.run(["image"], {"frame": f})[0], fsess.run(["image"], {"frame": f})[0])
+                               for f in judge]))
+        if score < min_psnr:
+            raise ModelError(f"{src.name}: int8 changes the picture too much ({score:.1f} dB against the float "
+                             f"model, need {min_psnr:.0f}); no variant written")
+        part = dst.with_name(f".{dst.name}.{os.getpid()}.part")
+        try:
+            with open(q, "rb") as fin, open(part, "wb") as fout:  # umask mode, like any file
+                fout.write(fin.read())
+            os.replace(part, dst)
+        finally:
+            if part.exists():
+                part.unlink()
+    return QuantResult(dst, score, calibrated_on)
+
+
+# ----------------------------------------------------------------------------- CLI
+
+PROG = "stylecam-quantize"
+
+
+def parser() -> ArgumentParser:
+    p = ArgumentParser(
+        prog=PROG,
+        description="Write the int8 variant (<name>.int8.onnx, beside the model) that stylecam runs on the CPU "
+                    "by default: faster, and refused if its picture strays from the float model's.")
+    p.add_argument("models", nargs="+", metavar="MODEL", help="model name or .onnx path")
+    p.add_argument("--photos", metavar="DIR|VIDEO", help="calibrate on these photos or video frames "
+                   "(default: synthetic frames; real photos of what you will film calibrate better)")
+    p.add_argument("--frames", type=int, default=24, metavar="N", help="calibration + check frames (default 24)")
+    p.add_argument("--min-psnr", type=float, default=MIN_PSNR, metavar="DB",
+                   help=f"refuse a variant further than this from the float picture (default {MIN_PSNR:.0f} dB)")
+    return p
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.frames < 2:
+        raise UsageError(f"--frames must be at least 2, got {args.frames}")
+    catalog = Catalog()
+    infos = [catalog.resolve(name) for name in args.models]  # every name checked before any work
+    frames, where = calibration_frames(args.photos, args.frames)
+    for info in infos:
+        res = quantize_model(info.path, frames, min_psnr=args.min_psnr, calibrated_on=where)
+        print(f"{res.path}: int8, {res.psnr_db:.1f} dB from the float picture (calibrated on {where})", flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console script ``stylecam-quantize``."""
+    return run_cli(_main, argv, prog=PROG)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
