@@ -11,9 +11,14 @@ on the weights). In one run, on the same frames, size and threads:
 
 1. model only: ``Engine.run`` on the frames already decoded and fitted to ``--max-side``
    (the ceiling: no decode, no resize, no encode), with the render's engine settings
-   (``spin=False``; ``--also-spinning`` repeats 1 and 2 with onnxruntime's default);
-2. render: ``stylecam.render.render_video`` end to end at the default preset (decode thread, inference thread with
-   resize + model + resize back, encode thread with x264 and audio remux, file finished);
+   (``spin=False``; ``--also-spinning`` repeats 1 and 2 with onnxruntime's default), in two
+   arrangements: one frame at a time on every core, and stylecam-render's default on the
+   CPU, one frame per core at once with 1 thread each (``plan_workers``);
+2. render: ``stylecam.render.render_video`` end to end at the default preset, in each
+   arrangement (decode thread, style-model worker thread(s), a writer thread with the
+   stabiliser, resize back, x264 and audio remux, file finished); the ratio is given
+   against the same arrangement's model-only, the one-at-a-time model-only (the engine as
+   the window runs it) and the better of the two;
 3. x264 presets: encode-only ms/frame and bitrate at the output size for
    ultrafast/superfast/veryfast/medium, on the first 60 decoded frames;
 4. once, the real CLI (`stylecam-render INPUT --style MODEL -o OUT --json`), then checks
@@ -28,7 +33,7 @@ The render runs with the CLI's defaults (``--stabilize`` 0.6; ``--stabilize 0`` 
 it off for both 2 and the CLI).
 
 Measurements 1 and 2 alternate ``--repeats`` times (the machine is shared); prints the
-median frames/s of each, every run, and the ratio of the medians (target >= 90%).
+median frames/s of each, every run, and the ratios of the medians (target >= 90%).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
 
@@ -51,10 +57,11 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 from stylecam import frames as fr  # noqa: E402
-from stylecam.engine import Engine  # noqa: E402
-from stylecam.models import Catalog, check_model  # noqa: E402
+from stylecam.engine import Engine, default_threads  # noqa: E402
+from stylecam.models import Catalog  # noqa: E402
 from stylecam.process import Processor, Settings  # noqa: E402
-from stylecam.render import DEFAULT_PRESET, DEFAULT_STABILIZE, Job, _Timed, render_video  # noqa: E402
+from stylecam.render import (DEFAULT_PRESET, DEFAULT_STABILIZE, Job, _Timed, plan_workers,  # noqa: E402
+                             render_video)
 from stylecam.videoio import VideoReader, VideoWriter  # noqa: E402
 
 SHARED_CLIP = HERE.parent.parent / "shared" / "data" / "video" / "butterfly.mp4"
@@ -105,15 +112,17 @@ def decoded(path: Path, limit: int | None) -> list[np.ndarray]:
     return out
 
 
-def model_only(engine: Engine, inputs: list[np.ndarray]) -> tuple[float, float]:
-    """(frames/s, median ms) of engine.run over already-fitted frames."""
-    ms = []
+def model_only(engine: Engine, inputs: list[np.ndarray], workers: int = 1) -> float:
+    """Frames/s of engine.run over already-fitted frames, ``workers`` runs at a time (one
+    session called from several threads, as the render's workers do)."""
     start = time.perf_counter()
-    for x in inputs:
-        t = time.perf_counter()
-        engine.run(x)
-        ms.append((time.perf_counter() - t) * 1e3)
-    return len(inputs) / (time.perf_counter() - start), statistics.median(ms)
+    if workers == 1:
+        for x in inputs:
+            engine.run(x)
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(engine.run, inputs))
+    return len(inputs) / (time.perf_counter() - start)
 
 
 def encode_cost(frames_rgb: list[np.ndarray], rate: Fraction, preset: str, workdir: Path) -> dict:
@@ -129,12 +138,13 @@ def encode_cost(frames_rgb: list[np.ndarray], rate: Fraction, preset: str, workd
 
 
 def check_cli(src: Path, model: Path, workdir: Path, threads: int | None, max_side: int,
-              stabilize: float = DEFAULT_STABILIZE) -> dict:
+              stabilize: float = DEFAULT_STABILIZE, precision: str = "auto") -> dict:
     out = workdir / "cli_out.mp4"
     cmd = [sys.executable, "-m", "stylecam.render", str(src), "--style", str(model), "-o", str(out),
            "--max-side", str(max_side), "--json", "--overwrite"]
     cmd += [] if stabilize == DEFAULT_STABILIZE else ["--stabilize", f"{stabilize:g}"]
     cmd += ["--threads", str(threads)] if threads else []
+    cmd += [] if precision == "auto" else ["--precision", precision]
     t = time.perf_counter()
     r = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t
@@ -168,6 +178,8 @@ def main(argv=None) -> int:
     p.add_argument("--stabilize", type=float, default=DEFAULT_STABILIZE,
                    help=f"the render's stabiliser (default {DEFAULT_STABILIZE:g}, as stylecam-render)")
     p.add_argument("--eager", action="store_true", help="also time a per-frame torch eager loop (needs torch)")
+    p.add_argument("--precision", default="auto", choices=("auto", "float", "int8"),
+                   help="the model's precision (default auto: its int8 variant when it has one, as the CLI)")
     p.add_argument("--json")
     args = p.parse_args(argv)
 
@@ -183,34 +195,51 @@ def main(argv=None) -> int:
         h, w = frames_full[0].shape[:2]
         ph, pw = fr.fit_max_side(h, w, args.max_side)
         inputs = [fr.resize(x, ph, pw) for x in frames_full]
-        info = check_model(model)
+        info = Catalog().resolve(model)  # with its int8 variant, as the CLI resolves it
         print(f"input {src} ({w}x{h}, {len(frames_full)} frames); model {model_text}; "
               f"processing {pw}x{ph}; render preset {DEFAULT_PRESET}", flush=True)
         pairs = []
+        cores = default_threads()
+        arrangements = [(1, args.threads or cores)]  # one frame at a time on every core (session 2)
+        workers, threads = plan_workers(None, args.threads, True, True)
+        if workers > 1:
+            arrangements.append((workers, threads))  # stylecam-render's default on the CPU
         for spin in ([False, True] if args.also_spinning else [False]):
-            # spin=False is what stylecam-render uses; the same engine runs both measurements
-            engine = Engine(info, device="cpu", threads=args.threads, spin=spin)
-            engine.warmup(ph, pw)
-            # alternate the two measurements so the load of a shared machine hits both alike
-            model_runs, render_runs, inside = [], [], []
+            # spin=False is what stylecam-render uses; the same engines run both measurements
+            engines = {}
+            for nw, nt in arrangements:
+                engines[nw] = Engine(info, device="cpu", threads=nt, spin=spin, precision=args.precision)
+                engines[nw].warmup(ph, pw)
+            # alternate the measurements so the load of a shared machine hits them alike
+            runs = {nw: {"model": [], "render": [], "inside": []} for nw in engines}
             for _ in range(args.repeats):
-                model_fps, model_ms = model_only(engine, inputs)
-                timer = _Timed(engine)
-                proc = Processor(timer, None, Settings(max_side=args.max_side, stabilize=args.stabilize))
-                dst = workdir / "render.mp4"
-                res = render_video(Job("video", src, dst), proc, [timer], preset=DEFAULT_PRESET, progress=False)
-                dst.unlink()
-                model_runs.append(model_fps)
-                render_runs.append(res.frames / res.seconds)
-                inside.append(statistics.median(res.model_ms))
-            model_fps, render_fps = statistics.median(model_runs), statistics.median(render_runs)
-            ratio = render_fps / model_fps
-            pairs.append({"spin": spin, "threads": engine.threads, "model_only_fps": model_runs,
-                          "render_fps": render_runs, "model_ms_median_in_render": inside,
-                          "ratio_of_medians": ratio})
-            print(f"[spin={spin!s:<5} threads={engine.threads}] model only: {model_fps:6.2f} frames/s, "
-                  f"render: {render_fps:6.2f} frames/s (medians of {args.repeats}) -> {100 * ratio:.1f}% "
-                  f"of model-only; runs {_fmt(model_runs)} / {_fmt(render_runs)}", flush=True)
+                for nw, engine in engines.items():
+                    runs[nw]["model"].append(model_only(engine, inputs, nw))
+                    timer = _Timed(engine)
+                    proc = Processor(timer, None, Settings(max_side=args.max_side, stabilize=args.stabilize))
+                    dst = workdir / "render.mp4"
+                    res = render_video(Job("video", src, dst), proc, [timer], preset=DEFAULT_PRESET,
+                                       progress=False, workers=nw)
+                    dst.unlink()
+                    runs[nw]["render"].append(res.frames / res.seconds)
+                    runs[nw]["inside"].append(statistics.median(res.model_ms))
+            best_model = max(statistics.median(r["model"]) for r in runs.values())
+            base_model = statistics.median(runs[1]["model"])  # the engine as the window and the CLI's pictures run it
+            for nw, engine in engines.items():
+                r = runs[nw]
+                model_fps, render_fps = statistics.median(r["model"]), statistics.median(r["render"])
+                pairs.append({"spin": spin, "workers": nw, "threads": engine.threads, "precision": engine.precision,
+                              "model_only_fps": r["model"], "render_fps": r["render"],
+                              "model_ms_median_in_render": r["inside"],
+                              "ratio_of_medians": render_fps / model_fps,
+                              "over_one_at_a_time_model": render_fps / base_model,
+                              "over_best_model": render_fps / best_model})
+                print(f"[spin={spin!s:<5} {nw} worker(s) x {engine.threads} thread(s), {engine.precision}] "
+                      f"model only: {model_fps:6.2f} frames/s, render: {render_fps:6.2f} frames/s (medians of "
+                      f"{args.repeats}) -> {100 * render_fps / model_fps:.1f}% of the same arrangement's model-only, "
+                      f"{100 * render_fps / base_model:.1f}% of one-at-a-time model-only, "
+                      f"{100 * render_fps / best_model:.1f}% of the best model-only; runs {_fmt(r['model'])} / "
+                      f"{_fmt(r['render'])}", flush=True)
 
         rate = VideoReader(src).info.rate
         sample = frames_full[: min(60, len(frames_full))]
@@ -222,13 +251,14 @@ def main(argv=None) -> int:
         print(f"decode       : {decode_ms:6.1f} ms/frame (PyAV, threaded, to RGB)", flush=True)
 
         cli = None if args.no_cli else check_cli(src, model, workdir, args.threads, args.max_side,
-                                                   args.stabilize)
+                                                   args.stabilize, args.precision)
         if cli:
             print(f"CLI          : {json.dumps(cli)}", flush=True)
         eager = None
         if args.eager:
-            eager = eager_loop(src, info.arch, workdir, engine.threads, args.max_side)
-            eager["render_over_eager"] = statistics.median(pairs[0]["render_fps"]) / eager["fps"]
+            eager = eager_loop(src, info.arch, workdir, cores, args.max_side)
+            default = pairs[len(arrangements) - 1]  # the CLI's default arrangement, not spinning
+            eager["render_over_eager"] = statistics.median(default["render_fps"]) / eager["fps"]
             print(f"torch eager  : {eager['fps']:6.2f} frames/s per-frame loop (decode, net, encode in turn); "
                   f"render is {eager['render_over_eager']:.2f}x that", flush=True)
         result = {"input": str(src), "size": [w, h], "frames": len(frames_full), "model": model_text,

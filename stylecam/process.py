@@ -34,6 +34,15 @@ class Settings:
         return self
 
 
+@dataclass
+class Staged:
+    """A frame between ``Processor.prepare`` and ``Processor.finish``."""
+
+    frame: np.ndarray  # the input, (H, W, 3) uint8 RGB
+    small: np.ndarray | None = None  # what the style model saw (None: no style ran)
+    styled: np.ndarray | None = None  # its output, the size of ``small``
+
+
 class Processor:
     """Style model (optional) then super-resolution model (optional) on each frame.
 
@@ -63,16 +72,26 @@ class Processor:
         return self.upscale.info.scale if self.upscale else 1
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
+        return self.finish(self.prepare(frame))
+
+    def prepare(self, frame: np.ndarray) -> Staged:
+        """The style model's part: no state, so frames may go through it in any order and on
+        several threads at once (``stylecam-render`` does)."""
         out = frames.as_frame(frame)
         s = self.settings
-        if self.style is not None and s.strength > 0:
-            h, w = out.shape[:2]
-            small = frames.resize(out, *frames.fit_max_side(h, w, s.max_side))
-            styled = self.style.run(small)
+        if self.style is None or s.strength <= 0:
+            return Staged(out)
+        small = frames.resize(out, *frames.fit_max_side(out.shape[0], out.shape[1], s.max_side))
+        return Staged(out, small, self.style.run(small))
+
+    def finish(self, staged: Staged) -> np.ndarray:
+        """Stabilise, size back, colour, blend, upscale: calls in frame order."""
+        out, styled, s = staged.frame, staged.styled, self.settings
+        if styled is not None:
             if s.stabilize > 0:
                 self._stabilizer.keep = s.stabilize
-                styled = self._stabilizer(small, styled)
-            styled = frames.resize(styled, h, w)
+                styled = self._stabilizer(staged.small, styled)
+            styled = frames.resize(styled, *out.shape[:2])
             if s.preserve_color:
                 styled = frames.preserve_color(styled, out)
             out = frames.blend(styled, out, s.strength)

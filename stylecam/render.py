@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from .cli import ArgumentParser, EXIT_INTERRUPTED, EXIT_USER_ERROR, fail, run_cli
-from .engine import DEVICES, PRECISIONS, Engine
+from .engine import CPU, DEVICES, PRECISIONS, Engine, _providers, default_threads
 from .errors import (InputError, OutputError, StylecamError, TruncatedInputError,
                      UnknownModelError, UsageError)
 from .models import Catalog, ModelInfo
@@ -63,7 +63,11 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--precision", default="auto", choices=PRECISIONS,
                    help="auto (default): a model's int8 variant on the CPU when it has one; float: never; int8")
-    p.add_argument("--threads", type=int, default=None, metavar="N", help="onnxruntime threads (default: all cores)")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="onnxruntime threads per model run (default: all cores, or 1 when --workers share them)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="video frames the style model works on at once (default: one per core on the CPU, "
+                        "each with 1 thread; 1 on CUDA or with --upscale)")
     p.add_argument("--preset", default=DEFAULT_PRESET, help=f"x264 preset (default {DEFAULT_PRESET})")
     p.add_argument("--crf", type=int, default=18, help="x264 quality, 0 (lossless) .. 51 (default 18)")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
@@ -82,6 +86,8 @@ def _check_options(args) -> Settings:
         raise UsageError(f"--device must be one of {', '.join(DEVICES)}, got '{args.device}'")
     if args.threads is not None and args.threads < 1:
         raise UsageError(f"--threads must be at least 1, got {args.threads}")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
     if args.preset not in PRESETS:
         raise UsageError(f"--preset must be one of {', '.join(PRESETS)}, got '{args.preset}'")
     if not 0 <= args.crf <= 51:
@@ -200,8 +206,11 @@ class _Timed:
         return out
 
 
-def run_pipeline(source: Iterable, process: Callable, sink: Callable, depth: int = QUEUE_DEPTH) -> None:
-    """``sink(process(item))`` for every item of ``source``, each stage on its own thread.
+def run_pipeline(source: Iterable, process: Callable, sink: Callable, depth: int = QUEUE_DEPTH,
+                 workers: int = 1) -> None:
+    """``sink(process(item))`` for every item of ``source``, in order, each stage on its own
+    thread(s): one reader, ``workers`` threads running ``process`` (which must then be safe to
+    call concurrently; results are put back in order), one writer.
 
     Stages are joined by queues of ``depth`` items. The first error of any stage stops all of
     them and is raised here; Ctrl-C in the calling thread stops them too and is re-raised.
@@ -210,7 +219,7 @@ def run_pipeline(source: Iterable, process: Callable, sink: Callable, depth: int
     stop = threading.Event()
     errors: list[BaseException] = []
     q_in: queue.Queue = queue.Queue(depth)
-    q_out: queue.Queue = queue.Queue(depth)
+    q_out: queue.Queue = queue.Queue(depth + workers - 1)
 
     def put(q, item) -> bool:
         while not stop.is_set():
@@ -230,20 +239,31 @@ def run_pipeline(source: Iterable, process: Callable, sink: Callable, depth: int
         return _END
 
     def read():
-        for item in source:
-            if not put(q_in, item):
+        for i, item in enumerate(source):
+            if not put(q_in, (i, item)):
                 return
-        put(q_in, _END)
+        for _ in range(workers):
+            put(q_in, _END)
 
     def work():
-        while (item := get(q_in)) is not _END:
-            if not put(q_out, process(item)):
+        while (job := get(q_in)) is not _END:
+            if not put(q_out, (job[0], process(job[1]))):
                 return
         put(q_out, _END)
 
     def write():
-        while (item := get(q_out)) is not _END:
-            sink(item)
+        pending, want, ended = {}, 0, 0  # results that came early wait for their turn
+        while ended < workers:
+            got = get(q_out)
+            if got is _END:
+                if stop.is_set():
+                    return
+                ended += 1
+                continue
+            pending[got[0]] = got[1]
+            while want in pending:
+                sink(pending.pop(want))
+                want += 1
 
     def guarded(fn):
         def body():
@@ -255,7 +275,7 @@ def run_pipeline(source: Iterable, process: Callable, sink: Callable, depth: int
         return body
 
     threads = [threading.Thread(target=guarded(f), name=f"render-{f.__name__}", daemon=True)
-               for f in (read, work, write)]
+               for f in (read, *[work] * workers, write)]
     for t in threads:
         t.start()
     try:
@@ -282,6 +302,7 @@ class Result:
     truncated: bool = False
     interrupted: bool = False
     model_ms: list = field(default_factory=list, repr=False)
+    workers: int = 1
 
     def summary(self, engines: list[Engine]) -> dict:
         e = engines[0] if engines else None
@@ -291,7 +312,7 @@ class Result:
                 "model_ms_median": round(statistics.median(self.model_ms), 2) if self.model_ms else None,
                 "device": e.device if e else None, "provider": e.providers[0] if e else None,
                 "precision": e.precision if e else None,
-                "threads": e.threads if e else None,
+                "threads": e.threads if e else None, "workers": self.workers,
                 "audio_streams_copied": self.audio_streams_copied, "truncated": self.truncated,
                 "interrupted": self.interrupted}
 
@@ -304,9 +325,9 @@ def _progress(total: int | None, desc: str, unit: str = "frame"):
 
 
 def render_video(job: Job, processor: Processor, timers: list[_Timed], preset: str = DEFAULT_PRESET,
-                 crf: int = 18, progress: bool = True) -> Result:
+                 crf: int = 18, progress: bool = True, workers: int = 1) -> Result:
     """Render one video; see the module docstring for what happens on Ctrl-C and truncation."""
-    result = Result(str(job.src), str(job.dst), "video")
+    result = Result(str(job.src), str(job.dst), "video", workers=workers)
     reader = VideoReader(job.src)
     tmp = _temp_beside(job.dst)
     try:
@@ -331,12 +352,12 @@ def render_video(job: Job, processor: Processor, timers: list[_Timed], preset: s
         except TruncatedInputError:
             result.truncated = True  # render what decoded; said after the file is done
 
-    def process(item):
+    def process(item):  # on ``workers`` threads: the style model, frames in any order
         rgb, pts, _ = item
-        return processor(rgb), pts
+        return processor.prepare(rgb), pts
 
-    def sink(item):
-        writer.write(item[0], item[1])
+    def sink(item):  # in frame order: stabiliser, blend, upscale, encode
+        writer.write(processor.finish(item[0]), item[1])
         if bar is not None:
             bar.update(1)
 
@@ -345,7 +366,7 @@ def render_video(job: Job, processor: Processor, timers: list[_Timed], preset: s
     start = time.perf_counter()
     failure: BaseException | None = None
     try:
-        run_pipeline(frames(), process, sink)
+        run_pipeline(frames(), process, sink, workers=workers)
     except KeyboardInterrupt:
         result.interrupted = True
     except BaseException as exc:
@@ -440,6 +461,24 @@ def render_folder(job: Job, processor: Processor, timers: list[_Timed], progress
 
 # ----------------------------------------------------------------------------- main
 
+def plan_workers(workers: int | None, threads: int | None, video: bool, parallel_ok: bool) -> tuple[int, int | None]:
+    """(style-model workers, onnxruntime threads each) for a render.
+
+    On the CPU, frames through the style model one per core, each run on 1 thread, beat one
+    frame at a time on every core: no thread waits for another inside a run, and decode,
+    stabiliser and encode slot in between (benchmarks/render_speed.py measures both). Not
+    with ``--upscale`` (the super-resolution model runs after the stabiliser, in frame order)
+    nor on CUDA (one GPU), nor for pictures only.
+    """
+    if not video or not parallel_ok:
+        return 1, threads
+    cores = default_threads()
+    if workers is None:
+        threads = threads or 1
+        return max(1, cores // threads), threads
+    return workers, threads or max(1, cores // workers)
+
+
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     settings = _check_options(args)
@@ -456,9 +495,12 @@ def _main(argv: Sequence[str] | None) -> int:
             if not several:
                 raise
             jobs.append(exc)
+    any_video = any(isinstance(j, Job) and j.kind == "video" for j in jobs)
+    workers, threads = plan_workers(args.workers, args.threads, any_video and style_info is not None,
+                                    sr_info is None and _providers(args.device) == [CPU])
     # spin=False: onnxruntime's idle threads sleep instead of busy-waiting, so the decode and
     # encode threads get the cores between model runs (render_speed.py measures the gain)
-    engines = [Engine(m, device=args.device, threads=args.threads, spin=False, precision=args.precision)
+    engines = [Engine(m, device=args.device, threads=threads, spin=False, precision=args.precision)
                for m in (style_info, sr_info) if m]
     timers = [_Timed(e) for e in engines]
     by_kind = {t.info.kind: t for t in timers}
@@ -470,7 +512,7 @@ def _main(argv: Sequence[str] | None) -> int:
             if isinstance(job, StylecamError):
                 raise job
             if job.kind == "video":
-                result = render_video(job, processor, timers, args.preset, args.crf)
+                result = render_video(job, processor, timers, args.preset, args.crf, workers=workers)
             elif job.kind == "image":
                 result = render_image(job, processor, timers)
             else:

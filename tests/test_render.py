@@ -2,6 +2,7 @@
 
 import json
 import os
+import random
 import re
 import select
 import signal
@@ -83,6 +84,7 @@ def test_video_round_trip_keeps_count_rate_timestamps_and_audio(tmp_path, clip, 
     assert summary["output"] == str(dst) and summary["frames"] == 30
     assert summary["audio_streams_copied"] == 1 and summary["truncated"] is False
     assert summary["device"] == "CPU" and summary["model_ms_median"] > 0
+    assert summary["workers"] * summary["threads"] == render.default_threads()  # the cores, shared out
     src_frames, out_frames = decode(clip), decode(dst)
     assert len(out_frames) == len(src_frames) == 30
     assert [t for _, t in out_frames] == [t for _, t in src_frames]
@@ -320,6 +322,39 @@ def test_pipeline_error_in_any_stage_propagates_without_hanging(stage):
         render.run_pipeline(source(), process, sink, depth=2)
     assert time.monotonic() - start < 5
     assert got == list(range(len(got))) and len(got) <= 7  # in order, nothing after the error
+
+
+def test_parallel_workers_keep_frame_order_and_stop_on_an_error():
+    rng = random.Random(0)
+    delays = [rng.random() * 0.004 for _ in range(120)]  # finish out of order
+
+    def slow(i):
+        time.sleep(delays[i])
+        return i * 3
+
+    seen, names = [], set()
+    render.run_pipeline(iter(range(120)), lambda i: (names.add(threading.current_thread().ident), slow(i))[1],
+                        seen.append, depth=2, workers=3)
+    assert seen == [i * 3 for i in range(120)] and len(names) == 3
+
+    def broken(i):
+        if i == 40:
+            raise ValueError("model fell over")
+        return slow(i)
+
+    got = []
+    with pytest.raises(ValueError, match="model fell over"):
+        render.run_pipeline(iter(range(120)), broken, got.append, depth=2, workers=3)
+    assert got == [i * 3 for i in range(len(got))] and len(got) <= 40  # in order, nothing past the error
+
+
+def test_plan_workers_one_per_core_on_the_cpu_for_videos(monkeypatch):
+    monkeypatch.setattr(render, "default_threads", lambda: 4)
+    assert render.plan_workers(None, None, video=True, parallel_ok=True) == (4, 1)
+    assert render.plan_workers(None, 2, video=True, parallel_ok=True) == (2, 2)
+    assert render.plan_workers(2, None, video=True, parallel_ok=True) == (2, 2)
+    assert render.plan_workers(None, None, video=False, parallel_ok=True) == (1, None)  # pictures only
+    assert render.plan_workers(3, None, video=True, parallel_ok=False) == (1, None)  # CUDA or --upscale
 
 
 def test_pipeline_keeps_order_and_bounds_what_is_in_flight():
