@@ -20,6 +20,7 @@ makes one for each model it exports.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -190,20 +191,22 @@ def quantize_model(src: str | os.PathLike, frames: list[np.ndarray], dst: str | 
             onnx.save(graph, str(pre))
             quantize_static(str(pre), str(q), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=[last])
-        model = onnx.load(str(q))
-        keep = [(p.key, p.value) for p in model.metadata_props if p.key.startswith("stylecam.")]
-        del model.metadata_props[:]
-        for k, v in keep + [("stylecam.precision", "int8"), ("stylecam.variant_of", sha256_file(src))]:
-            model.metadata_props.add(key=k, value=v)
-        model.producer_name = "stylecam-quantize"
-        onnx.save(model, str(q))
-        check_model(q)
         fsess, qsess = _session(src, threads), _session(q, threads)
         score = float(np.mean([psnr(qsess.run(["image"], {"frame": f})[0], fsess.run(["image"], {"frame": f})[0])
                                for f in judge]))
         if score < min_psnr:
             raise ModelError(f"{src.name}: int8 changes the picture too much ({score:.1f} dB against the float "
                              f"model, need {min_psnr:.0f}); no variant written")
+        model = onnx.load(str(q))
+        keep = [(p.key, p.value) for p in model.metadata_props if p.key.startswith("stylecam.")]
+        del model.metadata_props[:]
+        for k, v in keep + [("stylecam.precision", "int8"), ("stylecam.variant_of", sha256_file(src)),
+                            ("stylecam.int8", json.dumps({"psnr_db": round(score, 2), "held_out": len(judge),
+                                                          "calibrated_on": calibrated_on}))]:
+            model.metadata_props.add(key=k, value=v)
+        model.producer_name = "stylecam-quantize"
+        onnx.save(model, str(q))
+        check_model(q)
         part = dst.with_name(f".{dst.name}.{os.getpid()}.part")
         try:
             with open(q, "rb") as fin, open(part, "wb") as fout:  # umask mode, like any file

@@ -30,3 +30,16 @@ def test_entry_comes_from_the_model_and_its_run(tmp_path, monkeypatch):
     assert e["commands"] == ["a", "b"] and e["steps"] == 900 and e["wall_minutes"] == 10.0
     assert e["final_losses"] == {"total": 7.1235, "content": 3.0, "style": 4.1235}
     assert e["stability_training"] and e["precision"] == "bf16" and e["title"] == "W"
+    assert "int8_variant" not in e  # no variant beside it yet
+
+    from stylecam.quantize import quantize_model
+    from stylecam.testing import moving_frame
+
+    conv = write_model(tmp_path / "c.onnx", "conv", name="c")
+    quantize_model(conv, [moving_frame(i * 5, 64, 96) for i in range(6)], calibrated_on="6 test frames")
+    assert manifest.main(["--int8-only", str(model), str(conv), str(tmp_path / "c.int8.onnx")]) == 0
+    got = json.loads(target.read_text())["models"]
+    assert got["w.onnx"]["commands"] == ["a", "b"] and "int8_variant" not in got["w.onnx"]  # the rest kept
+    v = got["c.onnx"]["int8_variant"]
+    assert v["file"] == "c.int8.onnx" and v["psnr_db"] >= 30 and v["calibrated_on"] == "6 test frames"
+    assert "c.int8.onnx" not in got  # a variant is not an entry of its own

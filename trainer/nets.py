@@ -5,9 +5,11 @@ and returns (B, 3, H*s, W*s) RGB in about [0, 1], unclamped (the export wrapper 
 stride, clamps, rounds and crops). Imports only torch.
 
 Tiers:
-- ``quality``: Johnson et al. 2016 exactly (style: 9x9 conv 32, stride-2 convs 64/128,
-  five residual blocks of 128, two x2 upsample-then-conv stages, 9x9 conv to 3, instance
-  norm, reflection padding; SR: 9x9 conv 64, four residual blocks of 64, log2(s)
+- ``quality``: Johnson et al. 2016 (style: 9x9 conv 32, stride-2 convs 64/128, five
+  residual blocks of 128, two x2 upsample-then-conv stages, 9x9 conv to 3, instance norm;
+  like the paper, mirrored padding only around the input (the export's and the trainer's
+  frame margins), zero padding inside the convs, where onnxruntime folds it into the conv:
+  a separate reflection ``Pad`` per layer was 8.6% of the time at 640x480; SR: 9x9 conv 64, four residual blocks of 64, log2(s)
   upsample-then-conv stages, 9x9 conv to 3, batch norm).
 - ``fast``: built for real time on a 2-core CPU, chosen by measurement
   (``benchmarks/speed.py --only-candidates``): three 3x3 stride-2 convs (16/32/64) take the
@@ -113,17 +115,18 @@ class UpConv(nn.Module):
 # ----------------------------------------------------------------------------- quality tier
 
 class StyleNet(nn.Module):
-    """The paper's style transfer network (about 1.68 M parameters)."""
+    """The paper's style transfer network (about 1.68 M parameters), zero padding inside."""
 
     stride = 4
 
-    def __init__(self):
+    def __init__(self, pad: str = "zero"):
         super().__init__()
         self.body = nn.Sequential(
-            ConvLayer(3, 32, 9), ConvLayer(32, 64, 3, stride=2), ConvLayer(64, 128, 3, stride=2),
-            *[ResidualBlock(128) for _ in range(5)],
-            UpConv(128, 64, 3), UpConv(64, 32, 3),
-            ConvLayer(32, 3, 9, norm=None, relu=False),
+            ConvLayer(3, 32, 9, pad=pad), ConvLayer(32, 64, 3, stride=2, pad=pad),
+            ConvLayer(64, 128, 3, stride=2, pad=pad),
+            *[ResidualBlock(128, pad=pad) for _ in range(5)],
+            UpConv(128, 64, 3, pad=pad), UpConv(64, 32, 3, pad=pad),
+            ConvLayer(32, 3, 9, norm=None, relu=False, pad=pad),
         )
 
     def forward(self, x):  # (B, 3, H, W) -> (B, 3, H, W)
@@ -282,7 +285,7 @@ def arch_name(cfg: NetConfig) -> str:
     """Stable architecture id written to ONNX ``stylecam.arch`` (changes when the net does)."""
     if cfg.kind == "style":
         if cfg.tier == "quality":
-            return "johnson2016-style"
+            return "johnson2016-style-zp"  # zero padding inside (was "johnson2016-style": reflection)
         s = FAST_STYLE
         return (f"stylecam-fast-v{2 if s.skip else 1}-w{'-'.join(map(str, s.widths))}-b{s.blocks}"
                 f"{'-dw' if s.depthwise else ''}{'-in' if s.norm_low else ''}-{s.down}-{s.up}"
