@@ -108,10 +108,12 @@ def main(argv=None) -> int:
     ap.add_argument("--max-side", type=int, default=640)
     ap.add_argument("--keep", type=float, default=0.6, help="stabiliser strength")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--precision", default="auto", choices=("auto", "float", "int8"),
+                    help="default auto: the int8 variant when there is one, as the app runs it on the CPU")
     ap.add_argument("--json", metavar="FILE")
     args = ap.parse_args(argv)
     info = Catalog().resolve(args.style, kind="style")
-    engine = Engine(info, device="cpu", threads=args.threads)
+    engine = Engine(info, device="cpu", threads=args.threads, precision=args.precision)
     engine.warmup()
     clips = [("synthetic pan+zoom+noise", synthetic(args.frames, args.max_side))]
     real = butterfly(args.frames, args.max_side)
@@ -120,7 +122,7 @@ def main(argv=None) -> int:
     else:
         print("(../shared/data/video/butterfly.mp4 not found: synthetic clip only)")
     rows = [measure(n, c, engine, args.keep) for n, c in clips]
-    print(f"style {info.name} ({info.arch}), stabiliser keep={args.keep}, CPU, "
+    print(f"style {info.name} ({info.arch}, {engine.precision}), stabiliser keep={args.keep}, CPU, "
           f"{engine.threads} threads; flicker in grey levels (lower is steadier)\n")
     print("| clip | size | frames | floor (input) | per-frame | stabilised | ratio | model ms | stabiliser ms |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -128,7 +130,8 @@ def main(argv=None) -> int:
         print(f"| {r['clip']} | {r['size']} | {r['frames']} | {r['floor']:.2f} | {r['per_frame']:.2f} | "
               f"{r['stabilised']:.2f} | {r['ratio']:.2f} | {r['model_ms']:.1f} | {r['stabiliser_ms']:.1f} |")
     if args.json:
-        Path(args.json).write_text(json.dumps({"style": info.name, "keep": args.keep, "rows": rows}, indent=2))
+        Path(args.json).write_text(json.dumps({"style": info.name, "precision": engine.precision, "keep": args.keep,
+                                                 "rows": rows}, indent=2))
     return 0
 
 

@@ -238,7 +238,8 @@ def run(args) -> dict:
     ms = processing_max_side(h, w, size_p)
     return {
         "machine": platform.processor() or platform.machine(),
-        "model": info.name, "model_from": how, "device": engine.device, "threads": engine.threads,
+        "model": info.name, "model_from": how, "device": engine.device, "precision": engine.precision,
+        "threads": engine.threads,
         "spin": args.spin, "steady": args.steady,
         "source": f"{width}x{height} @ {float(rate):g} fps", "process_max_side": ms or max(w, h),
         "seconds": round(t1 - t0, 2),
@@ -264,7 +265,7 @@ def run(args) -> dict:
 def table(r: dict) -> str:
     ok = lambda b: "meets" if b else "misses"  # noqa: E731
     rows = [
-        ("model", f"{r['model']} ({r['model_from']}), {r['device']}, {r['threads']} threads"
+        ("model", f"{r['model']} ({r['model_from']}), {r['device']} {r['precision']}, {r['threads']} threads"
                    f"{', spinning' if r['spin'] else ''}"),
         ("source", f"{r['source']}, processed at max side {r['process_max_side']}"),
         ("model only", f"median {r['model_ms_alone']} ms, mean {r['model_ms_alone_mean']} ms = "

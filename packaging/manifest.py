@@ -97,7 +97,7 @@ def main(argv=None) -> int:
     tmp = MANIFEST.with_suffix(".json.part")
     tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     tmp.replace(MANIFEST)
-    print(f"{MANIFEST.relative_to(ROOT)}: {', '.join(m.name for m in args.model)} recorded")
+    print(f"{MANIFEST.relative_to(ROOT)}: {', '.join(m.name for m in args.model if not is_variant(m))} recorded")
     return 0
 
 

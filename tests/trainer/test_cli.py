@@ -40,14 +40,22 @@ def test_train_installs_a_model_the_catalog_finds(capsys, photos, painting, runs
     assert f"run folder: {runs_in_tmp / 'Mine-Test'}" in err
     assert (runs_in_tmp / "Mine-Test" / "loss.png").is_file()
     assert "installed 'Mine-Test'" in err and out == ""
+    # the int8 variant, calibrated on the content photos, installed beside it (or said why not)
+    if info.int8_path is not None:
+        assert info.int8_path == isolated_catalog[1] / "Mine-Test.int8.onnx" and "int8 variant Mine-Test.int8.onnx" in err
+        assert Engine(info, device="cpu", threads=1).precision == "int8"
+    else:
+        assert "note: no int8 variant: " in err
 
 
 def test_out_writes_elsewhere_and_installs_nothing(capsys, photos, painting, tmp_path, isolated_catalog):
     dest = tmp_path / "elsewhere.onnx"
-    code, _, err = run(capsys, painting, "--name", "x", "--content", photos, *TINY, "--out", dest)
+    dest.with_name("elsewhere.int8.onnx").write_bytes(b"a stale variant")
+    code, _, err = run(capsys, painting, "--name", "x", "--content", photos, *TINY, "--out", dest, "--no-int8")
     assert code == 0, err
     assert check_model(dest).name == "x"
     assert list(isolated_catalog[1].iterdir()) == []
+    assert not dest.with_name("elsewhere.int8.onnx").exists()  # --no-int8 leaves no stale variant
 
 
 def test_super_resolution_model(capsys, photos, tmp_path):
