@@ -222,7 +222,7 @@ def measure_style(info: ModelInfo, photos: np.ndarray, vgg, args, precision: str
     gate = GATE.get(tier)
     matched = iterations_to_match(curve, net_mean)
     return {
-        "name": label, "precision": precision, "title": info.title, "tier": tier, "arch": info.arch,
+        "name": label, "precision": precision, "model_path": str(info.path), "title": info.title, "tier": tier, "arch": info.arch,
         "path": str(engine.path),
         "style_image": painting.name, "style_size": ssize, "steps": info.train.get("steps"),
         "weights": {"content": lcfg.content_weight, "style": lcfg.style_weight, "tv": lcfg.tv_weight,
@@ -308,10 +308,10 @@ def precisions(choice: str) -> list[str]:
 
 def int8_vs_float(results: list[dict]) -> list[dict]:
     """Each int8 variant's objective against its float model's, on the same photos."""
-    flt = {r["name"]: r for r in results if r["precision"] == "float"}
+    flt = {r["model_path"]: r for r in results if r["precision"] == "float"}
     out = []
     for r in results:
-        base = flt.get(r["name"].removesuffix(" (int8)")) if r["precision"] == "int8" else None
+        base = flt.get(r["model_path"]) if r["precision"] == "int8" else None
         if base:
             change = r["net"] / base["net"] - 1
             out.append({"name": base["name"], "float": base["net"], "int8": r["net"], "change": change,
