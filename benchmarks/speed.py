@@ -256,11 +256,14 @@ def wrapper_table(threads, reps, max_s, workdir, log):
     return out
 
 
-def int8_table(models, log, side_by_side: str | None = None):
+def int8_table(models, log, side_by_side: str | None = None, threads: int = 2, reps: int = 15,
+               max_s: float = 8.0, rounds: int = 3):
     """Each shipped int8 variant against its float model on held-out photos (Set5 + Set14,
     never used to train or calibrate), cover-cropped to 640x480: PSNR of the int8 output
-    against the float output, and the worst photo. With ``side_by_side``, a picture of the
-    first pair: photo | float | int8 | |difference| x 8."""
+    against the float output, and the worst photo; and ms at 640x480 of the two in turn,
+    ``rounds`` times (the best of the medians: on a shared machine the main table's rows,
+    timed minutes apart, can differ by a third for the same network). With
+    ``side_by_side``, a picture of the first pair: photo | float | int8 | |difference| x 8."""
     import cv2
 
     from stylecam.quantize import cover_crop, psnr
@@ -275,9 +278,17 @@ def int8_table(models, log, side_by_side: str | None = None):
         flt, q = session(m["float_path"], 2), session(m["path"], 2)
         outs = [(flt.run(["image"], {"frame": x})[0], q.run(["image"], {"frame": x})[0]) for x in photos]
         scores = [psnr(b, a) for a, b in outs]
+        flt_t, q_t = session(m["float_path"], threads, spinning=False), session(m["path"], threads, spinning=False)
+        x = photos[0]
+        ms = {"float": [], "int8": []}
+        for _ in range(rounds):  # in turn, so the machine's load hits both alike
+            for k, sess in (("float", flt_t), ("int8", q_t)):
+                ms[k].append(time_call(lambda: sess.run(["image"], {"frame": x}), reps=reps, max_s=max_s).median_ms)
         rows.append({"model": m["label"].removesuffix(" int8"), "photos": len(photos),
                      "psnr_db": float(np.mean(scores)), "worst_db": float(min(scores)),
-                     "max_diff": int(max(np.abs(a.astype(int) - b).max() for a, b in outs))})
+                     "max_diff": int(max(np.abs(a.astype(int) - b).max() for a, b in outs)),
+                     "float_ms": min(ms["float"]), "int8_ms": min(ms["int8"]), "medians": ms,
+                     "speedup": min(ms["float"]) / min(ms["int8"])})
         log(f"  int8 {rows[-1]}")
         if side_by_side and len(rows) == 1:
             i = int(np.argmin(scores))  # the photo where int8 strays most
@@ -406,13 +417,12 @@ def print_extras(res):
             print(f"| {k} | {v['ms_321x241']:.1f} | {v['ms_640x480']:.1f} | "
                   f"{max(v['max_diff_321x241'], v['max_diff_640x480'])} |")
     if res.get("int8", {}).get("rows"):
-        print("\n### Int8 variants against their float models (640x480, held-out Set5 + Set14 photos)\n")
+        print("\n### Int8 variants against their float models (640x480, held-out Set5 + Set14 photos; ms timed "
+              "in turn, best of the medians)\n")
         print("| model | int8 ms | float ms | speed-up | PSNR to float (mean / worst) | max grey-level diff |")
         print("|---|---:|---:|---:|---:|---:|")
-        ms = {(r["model"], r["size"]): r["ort_ms"] for r in res.get("rows", [])}
         for q in res["int8"]["rows"]:
-            f, i = ms.get((q["model"], "640x480")), ms.get((q["model"] + " int8", "640x480"))
-            print(f"| {q['model']} | {_f(i)} | {_f(f)} | {_f(f / i if f and i else None, '{:.2f}×')} | "
+            print(f"| {q['model']} | {q['int8_ms']:.1f} | {q['float_ms']:.1f} | {q['speedup']:.2f}× | "
                   f"{q['psnr_db']:.1f} / {q['worst_db']:.1f} dB | {q['max_diff']} |")
         sbs = next((q["side_by_side"] for q in res["int8"]["rows"] if "side_by_side" in q), None)
         if sbs:
@@ -487,7 +497,7 @@ def main(argv=None) -> int:
                 res["engine"] = engine_table(fast, args.threads, reps, max_s, work, log)
                 res["wrappers"] = wrapper_table(args.threads, reps, max_s, work, log)
             if not args.no_int8:
-                res["int8"] = int8_table(models, log, args.side_by_side)
+                res["int8"] = int8_table(models, log, args.side_by_side, args.threads, reps, max_s / 2)
         if args.candidates or args.only_candidates:
             res["candidate_rounds"] = 2 if args.quick else 3
             res["candidates"] = candidates_table(args.threads, reps, max_s, res["candidate_rounds"], work, log)
