@@ -1,7 +1,9 @@
 """stylecam-render: stylize (and/or upscale) videos, images and folders of images.
 
-Videos are decoded, processed and encoded on three threads joined by small bounded queues,
-so the model sets the pace; timestamps are copied and audio streams are remuxed untouched.
+Videos are decoded, styled and encoded on their own threads joined by small bounded queues,
+so the model sets the pace; on the CPU the style model works on one frame per core at once
+(``plan_workers``) and the frames are put back in order before the stabiliser and the
+encoder. Timestamps are copied and audio streams are remuxed untouched.
 Every output is written to a hidden temporary name beside it and renamed at the end, so an
 existing file is never half-overwritten. Ctrl-C finishes the file with the frames done
 (a playable video) and exits 130. A truncated input is rendered as far as it decodes, the
