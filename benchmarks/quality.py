@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import os
 import statistics
 import sys
@@ -45,7 +44,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from stylecam.engine import Engine  # noqa: E402
 from stylecam.errors import StylecamError  # noqa: E402
-from stylecam.frames import imresize  # noqa: E402
+from stylecam.frames import imresize, psnr  # noqa: E402
 from stylecam.models import Catalog, ModelInfo, sha256_file  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -325,11 +324,6 @@ def rgb_to_y(img: np.ndarray) -> np.ndarray:
     """ITU-R BT.601 luma of uint8 RGB (MATLAB's rgb2ycbcr): float in [16, 235]."""
     x = img.astype(np.float64) / 255.0
     return 16.0 + 65.481 * x[..., 0] + 128.553 * x[..., 1] + 24.966 * x[..., 2]
-
-
-def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return math.inf if mse == 0 else 10.0 * math.log10(peak * peak / mse)
 
 
 def ssim(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:

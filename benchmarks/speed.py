@@ -266,7 +266,7 @@ def int8_table(models, log, side_by_side: str | None = None, threads: int = 2, r
     ``side_by_side``, a picture of the first pair: photo | float | int8 | |difference| x 8."""
     import cv2
 
-    from stylecam.quantize import cover_crop, psnr
+    from stylecam.frames import cover_crop, psnr
 
     sets = Path(__file__).resolve().parents[2] / "shared" / "data" / "sr"
     files = sorted(sets.glob("Set5/*.png")) + sorted(sets.glob("Set14/*.png"))
@@ -275,14 +275,13 @@ def int8_table(models, log, side_by_side: str | None = None, threads: int = 2, r
     photos = [cover_crop(cv2.imread(str(f))[:, :, ::-1], 480, 640) for f in files]
     rows = []
     for m in [m for m in models if m["precision"] == "int8"]:
-        flt, q = session(m["float_path"], 2), session(m["path"], 2)
+        flt, q = session(m["float_path"], threads, spinning=False), session(m["path"], threads, spinning=False)
         outs = [(flt.run(["image"], {"frame": x})[0], q.run(["image"], {"frame": x})[0]) for x in photos]
         scores = [psnr(b, a) for a, b in outs]
-        flt_t, q_t = session(m["float_path"], threads, spinning=False), session(m["path"], threads, spinning=False)
         x = photos[0]
         ms = {"float": [], "int8": []}
         for _ in range(rounds):  # in turn, so the machine's load hits both alike
-            for k, sess in (("float", flt_t), ("int8", q_t)):
+            for k, sess in (("float", flt), ("int8", q)):
                 ms[k].append(time_call(lambda: sess.run(["image"], {"frame": x}), reps=reps, max_s=max_s).median_ms)
         rows.append({"model": m["label"].removesuffix(" int8"), "photos": len(photos),
                      "psnr_db": float(np.mean(scores)), "worst_db": float(min(scores)),

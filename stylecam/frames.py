@@ -91,3 +91,18 @@ def imresize(img: np.ndarray, scale: float) -> np.ndarray:
     ww, iw = _contributions(w, ow, scale)
     x = np.einsum("op,hop...->ho...", ww, x[:, iw])  # columns
     return np.clip(np.round(x), 0, 255).astype(np.uint8)
+
+
+def cover_crop(img: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Scale to cover (height, width), then centre-crop: a camera-like frame of any photo."""
+    k = max(height / img.shape[0], width / img.shape[1])
+    h, w = max(height, round(img.shape[0] * k)), max(width, round(img.shape[1] * k))
+    img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
+    y, x = (h - height) // 2, (w - width) // 2
+    return np.ascontiguousarray(img[y:y + height, x:x + width])
+
+
+def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
+    """Peak signal-to-noise ratio in dB of two same-shaped images (inf when equal)."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return math.inf if mse == 0 else 10.0 * math.log10(peak * peak / mse)

@@ -36,6 +36,7 @@ import numpy as np
 
 from .cli import ArgumentParser, run_cli
 from .errors import InputError, ModelError, UsageError
+from .frames import cover_crop, psnr
 from .models import Catalog, check_model, sha256_file, variant_path
 
 MIN_PSNR = 30.0  # dB, int8 output against the float model's output, on held-out frames
@@ -44,17 +45,6 @@ PHOTO_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
 # ----------------------------------------------------------------------------- frames
-
-def cover_crop(img: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Scale to cover (height, width), then centre-crop: a camera-like frame of any photo."""
-    import cv2
-
-    k = max(height / img.shape[0], width / img.shape[1])
-    h, w = max(height, round(img.shape[0] * k)), max(width, round(img.shape[1] * k))
-    img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
-    y, x = (h - height) // 2, (w - width) // 2
-    return np.ascontiguousarray(img[y:y + height, x:x + width])
-
 
 def _even(items: list, count: int) -> list:
     if len(items) <= count:
@@ -110,11 +100,6 @@ class QuantResult:
     path: Path
     psnr_db: float  # int8 vs float output, mean over the held-out frames
     calibrated_on: str
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
 
 
 def _last_conv(model) -> str:
