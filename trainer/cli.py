@@ -40,6 +40,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--base", action="store_true", help="train the base network of a tier (reproduce photos, no style)")
     p.add_argument("--tier", default="fast", help="fast (real time on a CPU) or quality (the paper's net); default fast")
     p.add_argument("--steps", type=int, help=f"training steps (default {d['steps']})")
+    p.add_argument("--minutes", type=float, default=0.0,
+                   help="train for about this long: the step count is fitted to the measured speed "
+                        "(--steps, if given, is then the most it may be)")
     p.add_argument("--size", type=int, default=d["size"], help=f"training crop side in pixels (default {d['size']})")
     p.add_argument("--batch", type=int, default=d["batch"], help=f"crops per step (default {d['batch']})")
     p.add_argument("--style-size", type=int, default=0, help="long side of the painting in pixels (default 2 x --size)")
@@ -59,6 +62,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--precision", default="auto",
                    help="auto (bf16 autocast on CUDA or a CPU with native bf16, else fp32), fp32 or bf16")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the net and VGG: about 30 s of compiling, then 1.4-1.5x the steps/s on "
+                        "a CUDA GPU (benchmarks/gpu.py); little gain on a CPU")
     p.add_argument("--threads", type=int, help="CPU threads for PyTorch (default: all cores)")
     p.add_argument("--out", help="write the model (or base network) to this file instead of installing it")
     p.add_argument("--no-install", action="store_true", help="export into the run folder only")
@@ -150,15 +156,16 @@ def _config(args, mode: str):
 
     tv = args.tv_weight if args.tv_weight is not None else (TrainConfig.tv_weight if mode == "style" else 1e-4)
     pixel = args.pixel_weight if args.pixel_weight is not None else (10.0 if mode != "style" else 0.0)
-    steps = args.steps or (TrainConfig.steps if mode != "base" else 3000)
+    steps = args.steps or (10**9 if args.minutes else TrainConfig.steps if mode != "base" else 3000)
     return TrainConfig(
         mode=mode, name=args.name or f"base-{args.tier}", style=str(Path(args.painting).resolve()) if args.painting else "",
         source_sha256=sha256_file(args.painting) if args.painting else "",
         content=str(Path(args.content).resolve()), tier=args.tier, scale=args.sr or 1, steps=steps,
+        minutes=args.minutes,
         size=args.size, batch=args.batch, style_size=args.style_size, content_weight=args.content_weight,
         style_weight=args.style_weight if mode == "style" else 0.0, tv_weight=tv, pixel_weight=pixel,
         stability=args.stability if mode == "style" else 0.0,
-        loss=args.loss, degrade=args.degrade, precision=args.precision, lr=args.lr, seed=args.seed, device=args.device, init=args.init,
+        loss=args.loss, degrade=args.degrade, precision=args.precision, compile=args.compile, lr=args.lr, seed=args.seed, device=args.device, init=args.init,
         vgg_weights=str(Path(args.vgg_weights).resolve()) if args.vgg_weights else "",
         checkpoint_every=args.checkpoint_every, preview_every=args.preview_every, title=args.title,
         credit=args.credit)
@@ -218,7 +225,8 @@ def _train(args, mode: str, handler: _StopAfterStep) -> int:
     cfg = trainer.cfg
     log(f"run folder: {run_dir}  (checkpoint.pt, preview_*.png, loss.csv, loss.png)")
     log(f"{len(trainer.content)} content pictures from {cfg.content}; VGG-16 weights: {trainer.vgg.source}; "
-        f"start: {trainer.init_used}; device: {cfg.device} ({cfg.precision}); step {trainer.step} of {cfg.steps}")
+        f"start: {trainer.init_used}; device: {cfg.device} ({cfg.precision}); step {trainer.step} of "
+        + (f"about {cfg.minutes:g} minutes' worth" if trainer.fits_left else str(cfg.steps)))
     result = trainer.run()
     if result.interrupted:
         log(f"interrupted at step {result.step}; checkpoint saved in {run_dir}; continue with: "

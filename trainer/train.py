@@ -54,6 +54,7 @@ class TrainConfig:
     tier: str = "fast"
     scale: int = 1
     steps: int = 1500
+    minutes: float = 0.0  # > 0: ``steps`` is fitted to the measured speed so the run takes about this long
     size: int = 192  # training crop side
     batch: int = 4
     style_size: int = 0  # long side of the painting; 0 = 2 x size
@@ -72,6 +73,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"  # resolved: cpu | cuda
     precision: str = "auto"  # auto | fp32 | bf16 (resolved when the run starts)
+    compile: bool = False  # torch.compile the net and VGG (CUDA: 1.4-1.5x the steps/s, benchmarks/gpu.py)
     init: str = "base"  # base | scratch | checkpoint path | earlier run name
     vgg_weights: str = ""
     checkpoint_every: int = 100
@@ -92,6 +94,8 @@ class TrainConfig:
             raise UsageError(f"--degrade must be one of {', '.join(D.DEGRADATIONS)}, not '{self.degrade}'")
         if self.precision not in PRECISIONS:
             raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, not '{self.precision}'")
+        if self.minutes < 0:
+            raise UsageError(f"--minutes must be positive, not {self.minutes:g}")
         if self.stability < 0:
             raise UsageError(f"--stability must be at least 0, not {self.stability:g}")
         if self.size < D.MIN_SIZE:
@@ -337,6 +341,10 @@ class Trainer:
         if self.amp:  # channels_last + bf16 autocast (no loss scaling needed, no fp16 overflow in Grams)
             self.net.to(memory_format=torch.channels_last)
             self.vgg.to(memory_format=torch.channels_last)
+        # what the training steps call; previews and the style targets use the plain modules
+        self.run_net, self.loss_vgg = self.net, self.vgg
+        if cfg.compile:
+            self.run_net, self.loss_vgg = torch.compile(self.net), torch.compile(self.vgg)
         self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
         self.step = 0
         self.wall = 0.0
@@ -348,6 +356,9 @@ class Trainer:
             self.wall = float(ckpt["wall_seconds"])
             self.history = list(ckpt["history"])
         self.last_good = self.step
+        # --minutes: 2 = no reference point yet, 1 = measuring since it, 0 = fitted (or no --minutes);
+        # a run stopped before its steps were fitted measures again when resumed
+        self.fits_left = 2 if cfg.minutes > 0 and (not ckpt or ckpt.get("fits_left", 0)) else 0
         self.stop_requested = False  # set by a signal handler; honoured between steps
         self.lcfg = cfg.loss_config()
         if cfg.mode == "style":
@@ -373,12 +384,12 @@ class Trainer:
     def loss(self, y: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict]:
         c = self.cfg
         if c.mode == "style":
-            return objective(self.vgg, y, target, self.grams, self.lcfg)
+            return objective(self.loss_vgg, y, target, self.grams, self.lcfg)
         parts = {}
         if c.mode == "base" or c.loss in ("feature", "mixed"):
-            feats = self.vgg(y, (c.content_layer,))[c.content_layer]
+            feats = self.loss_vgg(y, (c.content_layer,))[c.content_layer]
             with torch.no_grad():
-                want = self.vgg(target, (c.content_layer,))[c.content_layer]
+                want = self.loss_vgg(target, (c.content_layer,))[c.content_layer]
             parts["content"] = c.content_weight * feature_loss(feats, want)
         if c.mode == "base" or c.loss in ("pixel", "mixed"):
             parts["pixel"] = (c.pixel_weight or 1.0) * F.mse_loss(y.float(), target.float())
@@ -393,9 +404,9 @@ class Trainer:
         lowers the style loss but is cut off in the app (benchmarks/RESULTS.md, section 4)."""
         m = frame_margin("style", self.stride) if self.cfg.mode == "style" and self.cfg.margins else 0
         if not m:
-            return self.net(x)
+            return self.run_net(x)
         h, w = x.shape[-2:]
-        y = self.net(pad_to_multiple(x, self.stride, m, 2 * m))
+        y = self.run_net(pad_to_multiple(x, self.stride, m, 2 * m))
         return y[..., 2 * m: 2 * m + h, m: m + w]
 
     def stability_loss(self, x: torch.Tensor, y: torch.Tensor, step: int) -> torch.Tensor:
@@ -450,7 +461,7 @@ class Trainer:
         save_checkpoint(path, {
             "version": 1, "config": asdict(self.cfg), "arch": arch_name(self.cfg.net_config()),
             "step": self.step, "wall_seconds": self.wall, "net": self.net.state_dict(),
-            "opt": self.opt.state_dict(), "history": self.history,
+            "opt": self.opt.state_dict(), "history": self.history, "fits_left": self.fits_left,
         })
         self.last_good = self.step
         return path
@@ -479,6 +490,28 @@ class Trainer:
         loss_curve(self.history, self.run_dir / "loss.png")
 
     # -- the loop
+    def fit_steps(self, elapsed: float, cap: int) -> None:
+        """--minutes: set ``cfg.steps`` so the cosine schedule ends when the time is up.
+
+        The speed is measured from a reference point taken after 30 s and 20 steps (so
+        compiling and warm-up do not count) to a quarter of the time, then the steps are
+        fitted once. Checkpoints and previews count in the speed.
+        """
+        c = self.cfg
+        budget = c.minutes * 60
+        ref_step, ref_t = self.fit_ref
+        if self.fits_left == 2:
+            if elapsed >= min(30.0, budget / 4) and self.step - ref_step >= 20:
+                self.fit_ref, self.fits_left = (self.step, elapsed), 1
+            return
+        if elapsed < budget / 4 or (self.step - ref_step < 20 and elapsed < budget / 2):
+            return
+        self.fits_left = 0
+        rate = (self.step - ref_step) / max(elapsed - ref_t, 1e-6)
+        c.steps = max(self.step + 1, min(cap, self.step + int(rate * max(0.0, budget - elapsed))))
+        self.log(f"--minutes {c.minutes:g}: {rate:.2f} steps/s, so {c.steps} steps"
+                 + (f" (capped by --steps {cap})" if c.steps == cap else ""))
+
     def run(self, on_step=None) -> TrainResult:
         """Train to ``cfg.steps``. Ctrl-C saves and returns (``interrupted``); NaN raises TrainError.
 
@@ -489,6 +522,8 @@ class Trainer:
         bar = tqdm(total=c.steps, initial=self.step, desc=c.name or c.mode, unit="step",
                    disable=self.quiet, dynamic_ncols=True, mininterval=0.5)
         interrupted = False
+        started, cap = time.perf_counter(), c.steps
+        self.fit_ref = (self.step, 0.0)
         try:
             while self.step < c.steps:
                 t0 = time.perf_counter()
@@ -508,6 +543,9 @@ class Trainer:
                 bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k not in ("step", "seconds", "lr")},
                                 refresh=False)
                 bar.update(1)
+                if self.fits_left:
+                    self.fit_steps(time.perf_counter() - started, cap)
+                    bar.total = c.steps
                 if self.step % c.checkpoint_every == 0 or self.step == c.steps:
                     self.checkpoint()
                     self.write_logs()

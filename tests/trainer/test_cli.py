@@ -178,3 +178,26 @@ def test_stop_saves_a_checkpoint_and_resume_finishes(capsys, photos, painting, r
     history = torch.load(run_dir / "checkpoint.pt", weights_only=True)["history"]
     assert [r["step"] for r in history] == list(range(1, stopped + 3))
     assert check_model(run_dir / "killed.onnx").train["steps"] == stopped + 2
+
+
+def test_minutes_fits_the_step_count_to_the_measured_speed(capsys, photos, painting, tmp_path):
+    """--minutes 0.05 (3 s): the steps are fitted to the measured speed, the run ends and exports; --steps caps."""
+    out = tmp_path / "timed.onnx"
+    argv = [painting, "--name", "timed", "--content", photos, "--size", "40", "--batch", "1", "--init", "scratch",
+            "--quiet", "--threads", "1", "--no-int8", "--out", out, "--minutes", "0.05"]
+    t0 = time.monotonic()
+    code, _, err = run(capsys, *argv)
+    assert code == 0, err
+    fitted = [line for line in err.splitlines() if line.startswith("--minutes 0.05: ")]
+    assert len(fitted) == 1, err  # fitted once, early
+    steps = check_model(out).train["steps"]
+    assert 1 <= steps < 10**9 and fitted[-1].endswith(f"steps/s, so {steps} steps")
+    assert time.monotonic() - t0 < 60
+    code, _, err = run(capsys, *argv, "--steps", "2")
+    assert code == 0, err
+    assert check_model(out).train["steps"] <= 2
+
+
+def test_minutes_must_be_positive(capsys, photos, painting):
+    assert bad(capsys, painting, "--name", "a", "--content", photos, "--minutes", "-1") == (
+        "stylecam-train: --minutes must be positive, not -1")
