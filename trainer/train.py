@@ -14,6 +14,7 @@ needs no flags repeated. A run folder holds ``checkpoint.pt`` (written atomicall
 
 from __future__ import annotations
 
+import copy
 import csv
 import math
 import os
@@ -40,6 +41,9 @@ SR_LOSSES = ("feature", "pixel", "mixed")
 PRECISIONS = ("auto", "fp32", "bf16")
 BASE_DIR = Path(__file__).resolve().parent / "base"
 CHECKPOINT = "checkpoint.pt"
+JUMP = 2.0  # a checkpoint window whose mean loss is this many times the best window's is a collapse
+MAX_ROLLBACKS = 3
+MIN_WINDOW = 20  # steps: a shorter window is too noisy to judge (nor to set the best)
 
 
 @dataclass
@@ -355,7 +359,12 @@ class Trainer:
             self.step = int(ckpt["step"])
             self.wall = float(ckpt["wall_seconds"])
             self.history = list(ckpt["history"])
+            self.best_window = float(ckpt.get("best_window", math.inf))
         self.last_good = self.step
+        if not ckpt:
+            self.best_window = math.inf  # lowest mean loss of a checkpoint window so far
+        self.good = None  # (step, net state, optimiser state): where a collapse rolls back to
+        self.rollbacks = 0
         # --minutes: 2 = no reference point yet, 1 = measuring since it, 0 = fitted (or no --minutes);
         # a run stopped before its steps were fitted measures again when resumed
         self.fits_left = 2 if cfg.minutes > 0 and (not ckpt or ckpt.get("fits_left", 0)) else 0
@@ -462,6 +471,7 @@ class Trainer:
             "version": 1, "config": asdict(self.cfg), "arch": arch_name(self.cfg.net_config()),
             "step": self.step, "wall_seconds": self.wall, "net": self.net.state_dict(),
             "opt": self.opt.state_dict(), "history": self.history, "fits_left": self.fits_left,
+            "best_window": self.best_window,
         })
         self.last_good = self.step
         return path
@@ -488,6 +498,40 @@ class Trainer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         write_csv(self.history, self.run_dir / "loss.csv")
         loss_curve(self.history, self.run_dir / "loss.png")
+
+    # -- collapses
+    def collapsed(self) -> bool:
+        """At a checkpoint: True (after rolling back) when the mean loss since the last good
+        checkpoint (at least ``MIN_WINDOW`` steps) is over ``JUMP`` times the best such window so far, else remember this
+        point as good. A run can jump to a bad state and stay there (a continued style run on
+        the GPU went from a style loss of 2.7 to 38 and never came back, RESULTS section 7):
+        it goes back to the last good checkpoint's weights and optimiser and halves the
+        learning rate, so the collapse costs steps, not the run. Its steps are then redone
+        (the same batches: they depend only on (seed, step))."""
+        start = self.good[0] if self.good else self.step - min(self.step, self.cfg.checkpoint_every)
+        rows = [r["total"] for r in self.history if r["step"] > start]
+        window = sum(rows) / max(1, len(rows))
+        judged = len(rows) >= MIN_WINDOW
+        if judged and self.good and window > JUMP * self.best_window:
+            if self.rollbacks >= MAX_ROLLBACKS:
+                raise TrainError(f"the loss jumped {MAX_ROLLBACKS + 1} times (now {window:.3g}, best {self.best_window:.3g}); "
+                                 f"stopped. The last good checkpoint (step {self.last_good}) is in {self.run_dir}; "
+                                 "try a lower --lr")
+            step, net, opt = self.good
+            self.net.load_state_dict(net)
+            self.opt.load_state_dict(opt)
+            self.log(f"the loss jumped from {self.best_window:.3g} to {window:.3g} (mean of steps {start + 1}-{self.step}): "
+                     f"back to step {step}, learning rate halved to {self.cfg.lr / 2:.3g}")
+            self.step, self.cfg.lr = step, self.cfg.lr / 2
+            self.history = [r for r in self.history if r["step"] <= step]
+            self.rollbacks += 1
+            self.good = (step, net, opt)  # kept: a second jump goes back here too
+            return True
+        if judged:
+            self.best_window = min(self.best_window, window)
+        self.good = (self.step, {k: v.detach().clone() for k, v in self.net.state_dict().items()},
+                     copy.deepcopy(self.opt.state_dict()))
+        return False
 
     # -- the loop
     def fit_steps(self, elapsed: float, cap: int) -> None:
@@ -547,6 +591,10 @@ class Trainer:
                     self.fit_steps(time.perf_counter() - started, cap)
                     bar.total = c.steps
                 if self.step % c.checkpoint_every == 0 or self.step == c.steps:
+                    if self.collapsed():
+                        bar.n = self.step
+                        bar.refresh()
+                        continue
                     self.checkpoint()
                     self.write_logs()
                 if self.step % c.preview_every == 0 or self.step == c.steps:

@@ -161,6 +161,45 @@ def test_stability_loss_makes_the_net_follow_motion(photos, painting, tmp_path):
         config(photos, painting, stability=-1.0)
 
 
+def _blow_up(net):
+    with torch.no_grad():
+        for p in net.parameters():
+            p.mul_(-4.0)
+
+
+def test_a_loss_jump_rolls_back_to_the_last_good_checkpoint(photos, painting, tmp_path):
+    """The weights are wrecked once after the step-20 checkpoint (a collapse, as a GPU run had):
+    at the step-40 checkpoint the trainer goes back to step 20, halves the learning rate and
+    redoes steps 21-40, and the run ends as if the jump had not happened."""
+    logs = []
+    tr = Trainer(config(photos, painting, steps=40, checkpoint_every=20, preview_every=40), tmp_path / "run",
+                 quiet=True, log=logs.append)
+    wrecked = []
+
+    def on_step(row):
+        if row["step"] == 22 and not wrecked:
+            wrecked.append(row["total"])
+            _blow_up(tr.net)
+
+    result = tr.run(on_step=on_step)
+    assert wrecked and not result.interrupted and result.step == 40
+    jump = [line for line in logs if line.startswith("the loss jumped from ")]
+    assert len(jump) == 1 and jump[0].endswith("back to step 20, learning rate halved to 0.0015"), logs
+    assert [r["step"] for r in result.history] == list(range(1, 41))  # the bad steps are gone
+    assert result.config.lr == 1.5e-3 and result.metadata()["lr"] == 1.5e-3
+    saved = load_checkpoint(tmp_path / "run" / CHECKPOINT)
+    assert saved["step"] == 40 and saved["config"]["lr"] == 1.5e-3
+    assert max(r["total"] for r in result.history[20:]) < max(r["total"] for r in result.history[:20])
+
+
+def test_a_run_that_keeps_jumping_stops_with_one_line(photos, painting, tmp_path):
+    tr = Trainer(config(photos, painting, steps=60, checkpoint_every=20, preview_every=60), tmp_path / "run",
+                 quiet=True, log=lambda m: None)
+    with pytest.raises(TrainError, match=r"^the loss jumped 4 times .*; stopped. The last good checkpoint "
+                                         r"\(step 20\) is in .*; try a lower --lr$"):
+        tr.run(on_step=lambda row: _blow_up(tr.net) if row["step"] == 22 else None)
+
+
 def test_precision_is_resolved_and_recorded(photos, painting, tmp_path):
     native = torch.ops.mkldnn._is_mkldnn_bf16_supported()
     assert resolve_precision("auto", torch.device("cpu")) == ("bf16" if native else "fp32")
