@@ -359,10 +359,9 @@ class Trainer:
             self.step = int(ckpt["step"])
             self.wall = float(ckpt["wall_seconds"])
             self.history = list(ckpt["history"])
-            self.best_window = float(ckpt.get("best_window", math.inf))
         self.last_good = self.step
-        if not ckpt:
-            self.best_window = math.inf  # lowest mean loss of a checkpoint window so far
+        # lowest mean loss of a checkpoint window so far
+        self.best_window = float(ckpt.get("best_window", math.inf)) if ckpt else math.inf
         self.good = None  # (step, net state, optimiser state): where a collapse rolls back to
         self.rollbacks = 0
         # --minutes: 2 = no reference point yet, 1 = measuring since it, 0 = fitted (or no --minutes);
@@ -502,8 +501,8 @@ class Trainer:
     # -- collapses
     def collapsed(self) -> bool:
         """At a checkpoint: True (after rolling back) when the mean loss since the last good
-        checkpoint (at least ``MIN_WINDOW`` steps) is over ``JUMP`` times the best such window so far, else remember this
-        point as good. A run can jump to a bad state and stay there (a continued style run on
+        checkpoint (at least ``MIN_WINDOW`` steps) is over ``JUMP`` times the best such window
+        so far, else remember this point as good. A run can jump to a bad state and stay there (a continued style run on
         the GPU went from a style loss of 2.7 to 38 and never came back, RESULTS section 7):
         it goes back to the last good checkpoint's weights and optimiser and halves the
         learning rate, so the collapse costs steps, not the run. Its steps are then redone
