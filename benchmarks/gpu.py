@@ -24,15 +24,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import torch  # noqa: E402
+
+from _measure import time_call  # noqa: E402
 
 from trainer.losses import LossConfig, objective, style_targets  # noqa: E402
 from trainer.nets import NetConfig, build_net, count_params  # noqa: E402
@@ -50,25 +52,16 @@ def sync() -> None:
         torch.cuda.synchronize()
 
 
-def sync_time(fn, reps: int, warmup: int) -> list[float]:
-    """Seconds per call of ``fn`` (each call synchronised), after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    sync()
-    out = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        sync()
-        out.append(time.perf_counter() - t)
-    return out
+def median_s(fn, reps: int) -> float:
+    """Median seconds per call of ``fn``, each call synchronised, after 3 warm-up calls."""
+    return time_call(lambda: (fn(), sync()), reps=reps, max_s=600, warmup=3).median_ms / 1000
 
 
 def matmul_peak(dtype: torch.dtype, n: int = 8192, reps: int = 10) -> float:
     """TFLOP/s of an n³ matmul in ``dtype`` (TF32 off for fp32)."""
     a = torch.randn(n, n, device=DEVICE, dtype=dtype)
     b = torch.randn(n, n, device=DEVICE, dtype=dtype)
-    t = statistics.median(sync_time(lambda: a @ b, reps, 3))
+    t = median_s(lambda: a @ b, reps)
     return 2 * n**3 / t / 1e12
 
 
@@ -89,20 +82,19 @@ def train_speed(tier: str, name: str, vgg: VGGFeatures, size: int, batch: int, s
     dtype, cl, compiled = arrangement(name)
     torch.manual_seed(0)
     net = build_net(NetConfig(kind="style", tier=tier)).to(DEVICE).train()
-    loss_net = vgg
     fmt = torch.channels_last if cl else torch.contiguous_format
     net.to(memory_format=fmt)
-    loss_net.to(memory_format=fmt)
+    vgg.to(memory_format=fmt)
     lcfg = LossConfig(1.0, 8.0, 1.0)
     with torch.no_grad():
-        grams = style_targets(loss_net, torch.rand(1, 3, 2 * size, 2 * size, device=DEVICE), lcfg)
+        grams = style_targets(vgg, torch.rand(1, 3, 2 * size, 2 * size, device=DEVICE), lcfg)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     x = torch.rand(batch, 3, size, size, device=DEVICE).contiguous(memory_format=fmt)
 
     def loss_of(x):
         with torch.autocast(DEVICE, dtype=dtype or torch.float32, enabled=dtype is not None):
             y = net(x)
-            return objective(loss_net, y.float() if dtype else y, x, grams, lcfg)[0]
+            return objective(vgg, y.float() if dtype else y, x, grams, lcfg)[0]
 
     fn = torch.compile(loss_of) if compiled else loss_of
 
@@ -115,9 +107,8 @@ def train_speed(tier: str, name: str, vgg: VGGFeatures, size: int, batch: int, s
     step()
     sync()
     first = time.perf_counter() - t0
-    times = sync_time(step, steps, 3)
-    med = statistics.median(times)
-    loss_net.to(memory_format=torch.contiguous_format)
+    med = median_s(step, steps)
+    vgg.to(memory_format=torch.contiguous_format)
     return {"tier": tier, "arrangement": name, "median_ms": med * 1000, "steps_per_s": 1 / med,
             "images_per_s": batch / med, "first_step_s": first, "steps": steps}
 
@@ -138,7 +129,7 @@ def infer_speed(tier: str, name: str, h: int, w: int, reps: int) -> dict:
         run(x)
         sync()
         first = time.perf_counter() - t0
-        med = statistics.median(sync_time(lambda: run(x), reps, 3))
+        med = median_s(lambda: run(x), reps)
         row = {"tier": tier, "arrangement": name, "size": f"{w}x{h}", "median_ms": med * 1000,
                "fps": 1 / med, "first_call_s": first}
         if name == "fp16+cl":
@@ -152,7 +143,7 @@ def infer_speed(tier: str, name: str, h: int, w: int, reps: int) -> dict:
                 back.copy_(y.clamp_(0, 1).mul_(255).round_().to(torch.uint8)[0].permute(1, 2, 0),
                            non_blocking=True)
 
-            trip_med = statistics.median(sync_time(trip, reps, 3))
+            trip_med = median_s(trip, reps)
             row.update({"trip_ms": trip_med * 1000, "trip_fps": 1 / trip_med})
     return row
 
