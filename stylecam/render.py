@@ -216,7 +216,8 @@ def run_pipeline(source: Iterable, process: Callable, sink: Callable, depth: int
 
     Stages are joined by queues of ``depth`` items. The first error of any stage stops all of
     them and is raised here; Ctrl-C in the calling thread stops them too and is re-raised.
-    Items still queued when a stage fails are dropped.
+    Items still queued when a stage fails are dropped, and ``source`` is closed (if it has a
+    ``close``) before this returns or raises.
     """
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -241,9 +242,18 @@ def run_pipeline(source: Iterable, process: Callable, sink: Callable, depth: int
         return _END
 
     def read():
-        for i, item in enumerate(source):
-            if not put(q_in, (i, item)):
-                return
+        items = iter(source)
+        try:
+            for i, item in enumerate(items):
+                if not put(q_in, (i, item)):
+                    return
+        finally:
+            # a source stopped early (a generator over a PyAV container) is closed here, on
+            # its own thread, not whenever the garbage collector gets to it, which may be
+            # after the caller has closed the container
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
         for _ in range(workers):
             put(q_in, _END)
 
@@ -267,28 +277,47 @@ def run_pipeline(source: Iterable, process: Callable, sink: Callable, depth: int
                 sink(pending.pop(want))
                 want += 1
 
-    def guarded(fn):
+    def guarded(fn, done: threading.Event):
         def body():
             try:
                 fn()
             except BaseException as exc:  # handed to the calling thread below
                 errors.append(exc)
                 stop.set()
+            finally:
+                done.set()
         return body
 
-    threads = [threading.Thread(target=guarded(f), name=f"render-{f.__name__}", daemon=True)
-               for f in (read, *[work] * workers, write)]
-    for t in threads:
-        t.start()
+    stages = (read, *[work] * workers, write)
+    done = [threading.Event() for _ in stages]
+    for fn, ended in zip(stages, done):
+        threading.Thread(target=guarded(fn, ended), name=f"render-{fn.__name__}", daemon=True).start()
     try:
-        while threads[-1].is_alive():
-            threads[-1].join(0.1)
+        done[-1].wait()  # the writer ends last: the source ran out, or a stage failed
     finally:
         stop.set()  # on Ctrl-C, wake the other stages up; after success, a no-op
-        for t in threads:
-            t.join()
+        _wait_all(done)
     if errors:
         raise errors[0]
+
+
+def _wait_all(events: list[threading.Event]) -> None:
+    """Wait until every event is set, through Ctrl-C too (raised once they all are).
+
+    Stages are waited for with events, not ``Thread.join``: in Python 3.11, a join that
+    Ctrl-C interrupts can mark a thread that is still running as finished, and the render
+    then closed the encoder while the writer stage was still encoding (a segfault).
+    """
+    ctrl_c: KeyboardInterrupt | None = None
+    for event in events:
+        while True:
+            try:
+                event.wait()
+                break
+            except KeyboardInterrupt as exc:
+                ctrl_c = exc
+    if ctrl_c is not None:
+        raise ctrl_c
 
 
 @dataclass

@@ -266,7 +266,7 @@ def test_sigint_mid_render_keeps_a_playable_file_and_exits_130(tmp_path, models)
     # x2 upscale and a slow preset make the render take seconds, so there is time to interrupt
     cmd = [sys.executable, "-m", "stylecam.render", str(src), "--style", "wave", "--upscale", "2",
            "--preset", "veryslow", "-o", str(dst)]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1")  # a crash prints its stacks
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     err = b""
     deadline = time.monotonic() + 60
@@ -322,6 +322,37 @@ def test_pipeline_error_in_any_stage_propagates_without_hanging(stage):
         render.run_pipeline(source(), process, sink, depth=2)
     assert time.monotonic() - start < 5
     assert got == list(range(len(got))) and len(got) <= 7  # in order, nothing after the error
+
+
+@pytest.mark.parametrize("how", ["sink error", "ctrl-c"])
+def test_pipeline_stopped_early_returns_only_when_every_stage_has_stopped(how):
+    # What the caller closes next (the input container, the encoder) must be idle: no
+    # stage may still run, and the source (a decode generator) is closed on its own thread.
+    # Python 3.11's Thread.join, interrupted by Ctrl-C, marks a running thread as finished:
+    # the render once closed the encoder under a writer stage still encoding (a segfault).
+    state = {"closed_on": None, "sinks": 0, "in_sink": False}
+
+    def source():
+        try:
+            yield from range(10_000)
+        finally:
+            state["closed_on"] = threading.current_thread().name
+
+    def sink(i):
+        state["sinks"] += 1
+        if i == 20:
+            if how == "sink error":
+                raise ValueError("encoder fell over")
+            state["in_sink"] = True
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: raised in the calling thread
+            time.sleep(0.5)  # while this frame is still encoding
+            state["in_sink"] = False
+
+    with pytest.raises(ValueError if how == "sink error" else KeyboardInterrupt):
+        render.run_pipeline(source(), lambda i: i, sink, depth=2)
+    assert state == {"closed_on": "render-read", "sinks": 21, "in_sink": False}
+    time.sleep(0.2)
+    assert state["sinks"] == 21  # and nothing ran after
 
 
 def test_parallel_workers_keep_frame_order_and_stop_on_an_error():
