@@ -41,8 +41,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--tier", default="fast", help="fast (real time on a CPU) or quality (the paper's net); default fast")
     p.add_argument("--steps", type=int, help=f"training steps (default {d['steps']})")
     p.add_argument("--minutes", type=float, default=0.0,
-                   help="train for about this long: the step count is fitted to the measured speed "
-                        "(--steps, if given, is then the most it may be)")
+                   help="train for about this many minutes: the step count is fitted to the measured speed "
+                        "(--steps, if given, is then the most it may be; default 0: no time budget)")
     p.add_argument("--size", type=int, default=d["size"], help=f"training crop side in pixels (default {d['size']})")
     p.add_argument("--batch", type=int, default=d["batch"], help=f"crops per step (default {d['batch']})")
     p.add_argument("--style-size", type=int, default=0, help="long side of the painting in pixels (default 2 x --size)")

@@ -99,7 +99,7 @@ class TrainConfig:
         if self.precision not in PRECISIONS:
             raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, not '{self.precision}'")
         if self.minutes < 0:
-            raise UsageError(f"--minutes must be positive, not {self.minutes:g}")
+            raise UsageError(f"--minutes must be positive (or 0: no time budget), not {self.minutes:g}")
         if self.stability < 0:
             raise UsageError(f"--stability must be at least 0, not {self.stability:g}")
         if self.size < D.MIN_SIZE:

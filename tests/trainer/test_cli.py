@@ -198,6 +198,6 @@ def test_minutes_fits_the_step_count_to_the_measured_speed(capsys, photos, paint
     assert check_model(out).train["steps"] <= 2
 
 
-def test_minutes_must_be_positive(capsys, photos, painting):
+def test_minutes_must_be_positive_or_zero(capsys, photos, painting):
     assert bad(capsys, painting, "--name", "a", "--content", photos, "--minutes", "-1") == (
-        "stylecam-train: --minutes must be positive, not -1")
+        "stylecam-train: --minutes must be positive (or 0: no time budget), not -1")
