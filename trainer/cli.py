@@ -43,6 +43,10 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--minutes", type=float, default=0.0,
                    help="train for about this many minutes: the step count is fitted to the measured speed "
                         "(--steps, if given, is then the most it may be; default 0: no time budget)")
+    p.add_argument("--sr-width", type=int, default=d["sr_width"],
+                   help=f"--sr, fast tier: channels of the net (default {d['sr_width']}, the live sr4)")
+    p.add_argument("--sr-blocks", type=int, default=d["sr_blocks"],
+                   help=f"--sr, fast tier: residual blocks of the net (default {d['sr_blocks']})")
     p.add_argument("--size", type=int, default=d["size"], help=f"training crop side in pixels (default {d['size']})")
     p.add_argument("--batch", type=int, default=d["batch"], help=f"crops per step (default {d['batch']})")
     p.add_argument("--style-size", type=int, default=0, help="long side of the painting in pixels (default 2 x --size)")
@@ -160,7 +164,8 @@ def _config(args, mode: str):
     return TrainConfig(
         mode=mode, name=args.name or f"base-{args.tier}", style=str(Path(args.painting).resolve()) if args.painting else "",
         source_sha256=sha256_file(args.painting) if args.painting else "",
-        content=str(Path(args.content).resolve()), tier=args.tier, scale=args.sr or 1, steps=steps,
+        content=str(Path(args.content).resolve()), tier=args.tier, scale=args.sr or 1,
+        sr_width=args.sr_width, sr_blocks=args.sr_blocks, steps=steps,
         minutes=args.minutes,
         size=args.size, batch=args.batch, style_size=args.style_size, content_weight=args.content_weight,
         style_weight=args.style_weight if mode == "style" else 0.0, tv_weight=tv, pixel_weight=pixel,

@@ -35,15 +35,19 @@ from torch import nn
 TIERS = ("fast", "quality")
 KINDS = ("style", "sr")
 SR_SCALES = (2, 4, 8)
+FAST_SR_WIDTH, FAST_SR_BLOCKS = 32, 2  # sr4, the live one; wider/deeper nets: sr_width/sr_blocks
 
 
 @dataclass
 class NetConfig:
-    """Which network: kind style|sr, tier fast|quality, scale 1 (style) or 2/4/8 (sr)."""
+    """Which network: kind style|sr, tier fast|quality, scale 1 (style) or 2/4/8 (sr); the
+    fast super-resolution net may be made wider or deeper."""
 
     kind: str = "style"
     tier: str = "fast"
     scale: int = 1
+    sr_width: int = FAST_SR_WIDTH  # the fast super-resolution net's channels ...
+    sr_blocks: int = FAST_SR_BLOCKS  # ... and residual blocks
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -55,6 +59,11 @@ class NetConfig:
         if self.kind == "sr" and self.scale not in SR_SCALES:
             raise ValueError(f"super-resolution scale must be one of {', '.join(map(str, SR_SCALES))}, "
                              f"not {self.scale}")
+        if (self.sr_width, self.sr_blocks) != (FAST_SR_WIDTH, FAST_SR_BLOCKS):
+            if (self.kind, self.tier) != ("sr", "fast"):
+                raise ValueError("only the fast super-resolution net is made wider or deeper")
+            if self.sr_width < 1 or self.sr_blocks < 0:
+                raise ValueError("the fast super-resolution net needs at least 1 channel and 0 blocks")
 
 
 # ----------------------------------------------------------------------------- blocks
@@ -247,7 +256,7 @@ class FastSRNet(nn.Module):
 
     stride = 1
 
-    def __init__(self, scale: int, width: int = 32, blocks: int = 2):
+    def __init__(self, scale: int, width: int = FAST_SR_WIDTH, blocks: int = FAST_SR_BLOCKS):
         super().__init__()
         self.scale = scale
         self.body = nn.Sequential(
@@ -271,7 +280,7 @@ def build_net(cfg: NetConfig) -> nn.Module:
     """A fresh network for ``cfg`` (random weights)."""
     if cfg.kind == "style":
         return StyleNet() if cfg.tier == "quality" else FastStyleNet(FAST_STYLE)
-    return SRNet(cfg.scale) if cfg.tier == "quality" else FastSRNet(cfg.scale)
+    return SRNet(cfg.scale) if cfg.tier == "quality" else FastSRNet(cfg.scale, cfg.sr_width, cfg.sr_blocks)
 
 
 def net_stride(cfg: NetConfig) -> int:
@@ -290,7 +299,11 @@ def arch_name(cfg: NetConfig) -> str:
         return (f"stylecam-fast-v{2 if s.skip else 1}-w{'-'.join(map(str, s.widths))}-b{s.blocks}"
                 f"{'-dw' if s.depthwise else ''}{'-in' if s.norm_low else ''}-{s.down}-{s.up}"
                 f"{'-skip' if s.skip else ''}")
-    return f"johnson2016-sr-x{cfg.scale}" if cfg.tier == "quality" else f"stylecam-fastsr-v1-x{cfg.scale}"
+    if cfg.tier == "quality":
+        return f"johnson2016-sr-x{cfg.scale}"
+    shape = "" if (cfg.sr_width, cfg.sr_blocks) == (FAST_SR_WIDTH, FAST_SR_BLOCKS) else \
+        f"-w{cfg.sr_width}-b{cfg.sr_blocks}"
+    return f"stylecam-fastsr-v1{shape}-x{cfg.scale}"
 
 
 def count_params(net: nn.Module) -> int:

@@ -33,7 +33,8 @@ from stylecam.errors import DeviceError, TrainError, UsageError
 
 from . import data as D
 from .losses import STYLE_LAYERS, LossConfig, feature_loss, objective, style_targets, tv_loss
-from .nets import NetConfig, arch_name, build_net, frame_margin, net_stride, pad_to_multiple
+from .nets import (FAST_SR_BLOCKS, FAST_SR_WIDTH, NetConfig, arch_name, build_net, frame_margin, net_stride,
+                   pad_to_multiple)
 from .vgg import load_vgg
 
 MODES = ("style", "sr", "base")
@@ -57,6 +58,8 @@ class TrainConfig:
     content: str = ""  # folder of photos or a video
     tier: str = "fast"
     scale: int = 1
+    sr_width: int = FAST_SR_WIDTH  # sr, fast tier: channels and residual blocks of the net
+    sr_blocks: int = FAST_SR_BLOCKS
     steps: int = 1500
     minutes: float = 0.0  # > 0: ``steps`` is fitted to the measured speed so the run takes about this long
     size: int = 192  # training crop side
@@ -106,10 +109,19 @@ class TrainConfig:
             raise UsageError(f"--size {self.size} is too small; use at least {D.MIN_SIZE}")
         if self.style_size and self.style_size < D.MIN_SIZE:
             raise UsageError(f"--style-size {self.style_size} is too small; use at least {D.MIN_SIZE}")
+        if (self.sr_width, self.sr_blocks) != (FAST_SR_WIDTH, FAST_SR_BLOCKS):
+            try:
+                NetConfig("sr" if self.mode == "sr" else "style", self.tier, self.scale if self.mode == "sr" else 1,
+                          self.sr_width, self.sr_blocks)
+            except ValueError as exc:
+                raise UsageError(f"--sr-width {self.sr_width} --sr-blocks {self.sr_blocks}: {exc}") from None
 
     def net_config(self) -> NetConfig:
         kind = "sr" if self.mode == "sr" else "style"
-        return NetConfig(kind=kind, tier=self.tier, scale=self.scale if kind == "sr" else 1)
+        if kind != "sr":
+            return NetConfig(kind=kind, tier=self.tier)
+        return NetConfig(kind=kind, tier=self.tier, scale=self.scale, sr_width=self.sr_width,
+                         sr_blocks=self.sr_blocks)
 
     def loss_config(self) -> LossConfig:
         return LossConfig(self.content_weight, self.style_weight, self.tv_weight,

@@ -66,6 +66,24 @@ def test_super_resolution_model(capsys, photos, tmp_path):
     assert (info.kind, info.scale) == ("sr", 4)
 
 
+def test_super_resolution_net_wider_and_deeper(capsys, photos, tmp_path):
+    import onnx
+
+    dest = tmp_path / "sr.onnx"
+    code, _, err = run(capsys, "--sr", 2, "--name", "up2", "--content", photos, *TINY, "--loss", "pixel",
+                       "--sr-width", 8, "--sr-blocks", 3, "--out", dest, "--no-int8")
+    assert code == 0, err
+    info = check_model(dest)
+    assert (info.kind, info.scale, info.arch) == ("sr", 2, "stylecam-fastsr-v1-w8-b3-x2")
+    convs = [n for n in onnx.load(str(dest)).graph.node if n.op_type == "Conv"]
+    assert len(convs) == 2 + 2 * 3  # first, two per residual block, last
+    assert bad(capsys, "--sr", 4, "--name", "a", "--content", photos, "--tier", "quality", "--sr-width", 64) == (
+        "stylecam-train: --sr-width 64 --sr-blocks 2: only the fast super-resolution net is made wider or deeper")
+    assert bad(capsys, "--sr", 4, "--name", "a", "--content", photos, "--sr-width", 0) == (
+        "stylecam-train: --sr-width 0 --sr-blocks 2: the fast super-resolution net needs at least 1 channel "
+        "and 0 blocks")
+
+
 def bad(capsys, *argv):
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == ""
