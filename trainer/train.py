@@ -111,17 +111,14 @@ class TrainConfig:
             raise UsageError(f"--style-size {self.style_size} is too small; use at least {D.MIN_SIZE}")
         if (self.sr_width, self.sr_blocks) != (FAST_SR_WIDTH, FAST_SR_BLOCKS):
             try:
-                NetConfig("sr" if self.mode == "sr" else "style", self.tier, self.scale if self.mode == "sr" else 1,
-                          self.sr_width, self.sr_blocks)
+                self.net_config()
             except ValueError as exc:
                 raise UsageError(f"--sr-width {self.sr_width} --sr-blocks {self.sr_blocks}: {exc}") from None
 
     def net_config(self) -> NetConfig:
         kind = "sr" if self.mode == "sr" else "style"
-        if kind != "sr":
-            return NetConfig(kind=kind, tier=self.tier)
-        return NetConfig(kind=kind, tier=self.tier, scale=self.scale, sr_width=self.sr_width,
-                         sr_blocks=self.sr_blocks)
+        return NetConfig(kind=kind, tier=self.tier, scale=self.scale if kind == "sr" else 1,
+                         sr_width=self.sr_width, sr_blocks=self.sr_blocks)
 
     def loss_config(self) -> LossConfig:
         return LossConfig(self.content_weight, self.style_weight, self.tv_weight,
