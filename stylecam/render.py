@@ -293,7 +293,8 @@ def run_pipeline(source: Iterable, process: Callable, sink: Callable, depth: int
     for fn, ended in zip(stages, done):
         threading.Thread(target=guarded(fn, ended), name=f"render-{fn.__name__}", daemon=True).start()
     try:
-        done[-1].wait()  # the writer ends last: the source ran out, or a stage failed
+        while not _tick(done[-1]):  # the writer ends last: the source ran out, or a stage failed
+            pass
     finally:
         stop.set()  # on Ctrl-C, wake the other stages up; after success, a no-op
         _wait_all(done)
@@ -312,12 +313,18 @@ def _wait_all(events: list[threading.Event]) -> None:
     for event in events:
         while True:
             try:
-                event.wait()
-                break
+                if _tick(event):
+                    break
             except KeyboardInterrupt as exc:
                 ctrl_c = exc
     if ctrl_c is not None:
         raise ctrl_c
+
+
+def _tick(event: threading.Event) -> bool:
+    """``event.wait`` for a moment: a Ctrl-C that the kernel handed to another thread (one of
+    FFmpeg's or onnxruntime's) does not wake a wait without a timeout, only the next tick."""
+    return event.wait(0.1)
 
 
 @dataclass

@@ -344,7 +344,9 @@ def test_pipeline_stopped_early_returns_only_when_every_stage_has_stopped(how):
             if how == "sink error":
                 raise ValueError("encoder fell over")
             state["in_sink"] = True
-            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: raised in the calling thread
+            # Ctrl-C, delivered to this thread (the kernel may hand it to any thread, e.g. one
+            # of FFmpeg's): Python raises it in the calling thread, which must notice it
+            signal.pthread_kill(threading.get_ident(), signal.SIGINT)
             time.sleep(0.5)  # while this frame is still encoding
             state["in_sink"] = False
 
