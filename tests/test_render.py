@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
-from stylecam import render
+from stylecam import render, stages
 from stylecam.engine import cuda_usable
 from stylecam.testing import make_audio_only, make_clip, test_frame, write_model
 
@@ -319,7 +319,7 @@ def test_pipeline_error_in_any_stage_propagates_without_hanging(stage):
 
     start = time.monotonic()
     with pytest.raises(ValueError, match=f"{stage} broke at 7"):
-        render.run_pipeline(source(), process, sink, depth=2)
+        stages.run_pipeline(source(), process, sink, depth=2)
     assert time.monotonic() - start < 5
     assert got == list(range(len(got))) and len(got) <= 7  # in order, nothing after the error
 
@@ -351,7 +351,7 @@ def test_pipeline_stopped_early_returns_only_when_every_stage_has_stopped(how):
             state["in_sink"] = False
 
     with pytest.raises(ValueError if how == "sink error" else KeyboardInterrupt):
-        render.run_pipeline(source(), lambda i: i, sink, depth=2)
+        stages.run_pipeline(source(), lambda i: i, sink, depth=2)
     assert state == {"closed_on": "render-read", "sinks": 21, "in_sink": False}
     time.sleep(0.2)
     assert state["sinks"] == 21  # and nothing ran after
@@ -366,7 +366,7 @@ def test_parallel_workers_keep_frame_order_and_stop_on_an_error():
         return i * 3
 
     seen, names = [], set()
-    render.run_pipeline(iter(range(120)), lambda i: (names.add(threading.current_thread().ident), slow(i))[1],
+    stages.run_pipeline(iter(range(120)), lambda i: (names.add(threading.current_thread().ident), slow(i))[1],
                         seen.append, depth=2, workers=3)
     assert seen == [i * 3 for i in range(120)] and len(names) == 3
 
@@ -377,7 +377,7 @@ def test_parallel_workers_keep_frame_order_and_stop_on_an_error():
 
     got = []
     with pytest.raises(ValueError, match="model fell over"):
-        render.run_pipeline(iter(range(120)), broken, got.append, depth=2, workers=3)
+        stages.run_pipeline(iter(range(120)), broken, got.append, depth=2, workers=3)
     assert got == [i * 3 for i in range(len(got))] and len(got) <= 40  # in order, nothing past the error
 
 
@@ -392,7 +392,7 @@ def test_plan_workers_one_per_core_on_the_cpu_for_videos(monkeypatch):
 
 def test_pipeline_keeps_order_and_bounds_what_is_in_flight():
     seen = []
-    render.run_pipeline(iter(range(200)), lambda i: i * 2, seen.append, depth=3)
+    stages.run_pipeline(iter(range(200)), lambda i: i * 2, seen.append, depth=3)
     assert seen == [i * 2 for i in range(200)]
 
     produced, release = [], threading.Event()
@@ -405,7 +405,7 @@ def test_pipeline_keeps_order_and_bounds_what_is_in_flight():
     def sink(i):
         release.wait(10)  # the encoder is stuck: decode must stop, not fill memory
 
-    t = threading.Thread(target=render.run_pipeline, args=(source(), lambda i: i, sink, 3))
+    t = threading.Thread(target=stages.run_pipeline, args=(source(), lambda i: i, sink, 3))
     t.start()
     time.sleep(0.5)
     in_flight = len(produced)

@@ -1,0 +1,81 @@
+"""stylecam-render, first step: what each input is and where its result goes.
+
+``plan_job`` checks one input and works out its output before anything is written.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError, OutputError, UsageError
+from .models import ModelInfo
+
+IMAGE_EXTS = (".png", ".jpg", ".jpeg")
+VIDEO_EXTS = (".mp4", ".mkv", ".mov", ".m4v")
+
+
+@dataclass
+class Job:
+    """One input and where its result goes."""
+
+    kind: str  # "video" | "image" | "folder"
+    src: Path
+    dst: Path
+
+
+def _tag(style: ModelInfo | None, sr: ModelInfo | None) -> str:
+    parts = ([style.name] if style else []) + ([f"x{sr.scale}"] if sr else [])
+    return "_".join(parts)
+
+
+def _kind_of(src: Path) -> str:
+    if src.is_dir():
+        return "folder"
+    if src.suffix.lower() in IMAGE_EXTS:
+        return "image"
+    return "video"
+
+
+def _default_name(src: Path, kind: str, tag: str) -> str:
+    if kind == "folder":
+        return f"{src.name}_{tag}"
+    suffix = src.suffix if kind == "image" or src.suffix.lower() in VIDEO_EXTS else ".mkv"
+    return f"{src.stem}_{tag}{suffix}"
+
+
+def plan_job(src: Path, output: str | None, several: bool, tag: str, overwrite: bool) -> Job:
+    """Check one input and work out its output; raises before anything is written."""
+    if not src.exists():
+        raise InputError(f"{src}: no such file or folder")
+    kind = _kind_of(src)
+    if kind != "folder" and src.stat().st_size == 0:
+        raise InputError(f"{src}: the file is empty")
+    if output is None:
+        dst = src.parent / _default_name(src, kind, tag)
+    else:
+        out = Path(output)
+        if out.is_dir() and (several or kind != "folder"):
+            dst = out / _default_name(src, kind, tag)
+        elif several:
+            raise OutputError(f"{out}: with several inputs, -o must be an existing folder")
+        else:
+            dst = out
+    if not dst.parent.is_dir():
+        raise OutputError(f"{dst.parent}: output folder does not exist")
+    want = {"video": VIDEO_EXTS, "image": IMAGE_EXTS}.get(kind)
+    if want and dst.suffix.lower() not in want:
+        raise UsageError(f"{dst}: {'an image' if kind == 'image' else 'a video'} output must end in {', '.join(want)}")
+    if dst.exists() and dst.resolve() == src.resolve():
+        raise OutputError(f"{dst}: output would replace the input")
+    if dst.exists() and not overwrite:
+        raise OutputError(f"{dst}: already exists (use --overwrite to replace it)")
+    if kind == "folder" and dst.exists() and not dst.is_dir():
+        raise OutputError(f"{dst}: exists and is not a folder")
+    return Job(kind, src, dst)
+
+
+def _temp_beside(dst: Path) -> Path:
+    """A hidden name in the output's folder (same file system, so the rename is atomic)."""
+    return dst.with_name(f".{dst.stem}.partial-{os.getpid()}{dst.suffix}")
