@@ -4,7 +4,7 @@
     python benchmarks/gallery.py --stabilised --strip-style wave  # strip with a third, steadied row
     python benchmarks/gallery.py --models a.onnx,b.onnx --gallery /tmp/g.png --no-strip
 
-Gallery: the photo (``assets/demo.jpg``, NASA's public-domain astronaut) and each style model
+Gallery: the photo (``stylecam/assets/demo.jpg``, NASA's public-domain astronaut) and each style model
 of the catalog's built-in folder (or ``--models``) run on it at ``--run-side`` px, in a grid
 with the model's title and credit under each tile. Strip: ``--frames`` consecutive frames of
 ``../shared/data/video/butterfly.mp4`` from ``--start``, the original row over the stylized
@@ -243,7 +243,7 @@ def _wrap(text: str, width: int, scale: float) -> list[str]:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--models", help="style models for the gallery (names or paths); default: every built-in style")
-    p.add_argument("--photo", type=Path, default=ROOT / "assets" / "demo.jpg")
+    p.add_argument("--photo", type=Path, default=ROOT / "stylecam" / "assets" / "demo.jpg")
     p.add_argument("--photo-credit", default="NASA, public domain")
     p.add_argument("--gallery", type=Path, default=ROOT / "assets" / "gallery.png")
     p.add_argument("--tile", type=int, default=256, help="tile width in the gallery")
@@ -264,7 +264,7 @@ def main(argv=None) -> int:
     try:
         models = style_models(args.models)
         if not models:
-            print("gallery: skipped: no built-in style models in assets/ (or pass --models)", file=sys.stderr)
+            print("gallery: skipped: no built-in style models in stylecam/assets/ (or pass --models)", file=sys.stderr)
             return 0
         if not args.no_gallery:
             if not args.photo.is_file():

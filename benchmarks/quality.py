@@ -283,7 +283,7 @@ def run_styles(args) -> dict:
         return {"skipped": f"needs the trainer extra (pip install -e '.[train]'): {exc}"}
     models = style_models(args.styles)
     if not models:
-        return {"skipped": "no style models in the catalog (assets/ or the user folder)"}
+        return {"skipped": "no style models in the catalog (stylecam/assets/ or the user folder)"}
     photos = held_out_photos(args.size, args.photos)
     vgg = load_vgg()
     print(f"style vs optimisation: {len(models)} model(s), {len(photos)} held-out crops of {args.size} px, "

@@ -3,7 +3,7 @@
     python benchmarks/speed.py [--quick] [--json FILE] [--threads N] [--sizes 320x240,640x480]
                                [--candidates] [--no-peers] [--no-eager] [--no-engine]
 
-For each built-in model (assets/, else random-weight exports of each tier: the numbers do
+For each built-in model (stylecam/assets/, else random-weight exports of each tier: the numbers do
 not depend on the weights; a model's int8 variant, ``<name>.int8.onnx``, is a row of its
 own, ``<name> int8``) and each size WxH: median ms and fps through onnxruntime with
 the app's session settings, conv GMAC per frame (counted from the ONNX graph at that size),

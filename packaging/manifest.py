@@ -1,8 +1,8 @@
-"""Record how a built-in model was made in ``assets/manifest.json``.
+"""Record how a built-in model was made in ``stylecam/assets/manifest.json``.
 
-    python packaging/manifest.py assets/NAME.onnx --run-dir runs/NAME --command "stylecam-train ..." \
+    python packaging/manifest.py stylecam/assets/NAME.onnx --run-dir runs/NAME --command "stylecam-train ..." \
         [--command "stylecam-train --resume ..."] [--machine "CPU (2 cores)"] [--note TEXT]
-    python packaging/manifest.py --int8-only assets/*.onnx   # after stylecam-quantize
+    python packaging/manifest.py --int8-only stylecam/assets/*.onnx   # after stylecam-quantize
 
 Steps, wall time, precision, stability weight and the architecture come from the model's own
 ``stylecam.*`` metadata (and its int8 variant's PSNR to the float picture from the variant's); the final losses from the last row of the run's ``loss.csv``; the
@@ -25,7 +25,7 @@ import onnx  # noqa: E402
 
 from stylecam.models import Catalog, is_variant  # noqa: E402
 
-MANIFEST = ROOT / "assets" / "manifest.json"
+MANIFEST = ROOT / "stylecam" / "assets" / "manifest.json"
 
 
 def final_losses(run_dir: Path) -> dict:

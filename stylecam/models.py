@@ -43,9 +43,9 @@ def is_variant(path: str | os.PathLike) -> bool:
 
 
 def builtin_dir() -> Path:
-    """Built-in models: the repository's ``assets/`` (``STYLECAM_ASSETS_DIR`` overrides)."""
+    """Built-in models: ``stylecam/assets/``, package data in the wheel (``STYLECAM_ASSETS_DIR`` overrides)."""
     env = os.environ.get("STYLECAM_ASSETS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "assets"
+    return Path(env) if env else Path(__file__).resolve().parent / "assets"
 
 
 def user_dir() -> Path:

@@ -86,5 +86,5 @@ def test_synthetic_ends_and_fails():
 
 
 def test_demo_picture_ships_small():
-    pic = Path(__file__).resolve().parent.parent / "assets" / "demo.jpg"
+    pic = Path(__file__).resolve().parent.parent / "stylecam" / "assets" / "demo.jpg"
     assert pic.is_file() and pic.stat().st_size < 100_000
