@@ -80,6 +80,22 @@ class ModelInfo:
             return f"Super-resolution ×{self.scale} ({self.name})"
         return self.name
 
+    @property
+    def icon(self) -> Path | None:
+        """The painting's thumbnail, ``NAME.png`` beside ``NAME.onnx``, when there is one."""
+        png = self.path.with_suffix(".png")
+        return png if png.is_file() else None
+
+    @property
+    def tier(self) -> str:
+        """The network's size preset ("fast", "quality", …) from the training settings."""
+        return str(self.train.get("tier") or "")
+
+    @property
+    def precisions(self) -> str:
+        """What it can run in: "float", or "float, int8" with its int8 variant beside it."""
+        return "float, int8" if self.int8_path is not None else self.precision
+
 
 def _broken(path: Path, rule: str) -> ContractError:
     return ContractError(f"{path}: not a stylecam model: {rule}")
@@ -238,20 +254,41 @@ class Catalog:
         return [m.name for m in self.models()]
 
     def resolve(self, name_or_path: str | os.PathLike, kind: str | None = None) -> ModelInfo:
-        """A model by name (case-insensitive) or by path to an .onnx file."""
+        """A model by name or title (case-insensitive: "wave", "The Great Wave") or by path to an .onnx file."""
         text = str(name_or_path)
         if text.lower().endswith(".onnx") or os.sep in text or Path(text).is_file():
             return self._with_variant(check_model(text))[0]
         models = [m for m in self.models() if kind is None or m.kind == kind]
-        for m in models:
-            if m.name.lower() == text.lower():
-                return m
+        wanted = " ".join(text.split()).casefold()
+        for key in (lambda m: m.name, lambda m: m.title, lambda m: m.label):  # a name wins over a title
+            for m in models:
+                if key(m) and " ".join(key(m).split()).casefold() == wanted:
+                    return m
         what = {"style": "style", "sr": "super-resolution model"}.get(kind, "model")
         names = [m.name for m in models]
-        close = difflib.get_close_matches(text.lower(), [n.lower() for n in names], n=1, cutoff=0.5)
-        hint = f"did you mean '{next(n for n in names if n.lower() == close[0])}'? " if close else ""
+        spelled = {n.lower(): n for n in names}  # a name or a title, as typed wrong, points to the name
+        spelled.update({m.title.casefold(): m.name for m in models if m.title and m.title.casefold() not in spelled})
+        close = difflib.get_close_matches(wanted, list(spelled), n=1, cutoff=0.5)
+        hint = f"did you mean '{spelled[close[0]]}'? " if close else ""
         known = ", ".join(names) if names else f"none installed (put .onnx files in {user_dir()})"
         raise UnknownModelError(f"unknown {what} '{text}'; {hint}known: {known}")
+
+
+def style_table(models: list[ModelInfo]) -> str:
+    """The models as a table for ``--list-styles``: name, title, tier, precision (one a line)."""
+    rows = [("name", "title", "tier", "precision")]
+    rows += [(m.name, m.label, m.tier or "-", m.precisions) for m in models]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[3] for r in rows)
+
+
+def list_styles(catalog: Catalog | None = None) -> str:
+    """What ``stylecam --list-styles`` and ``stylecam-render --list-styles`` print: every good
+    model of the catalog (styles, then super-resolution), and where to put more when there is none."""
+    models = (catalog or Catalog()).models()
+    if not models:
+        return f"no models installed (put .onnx files in {user_dir()})"
+    return style_table(models)
 
 
 def install_model(src: str | os.PathLike, force: bool = False) -> Path:

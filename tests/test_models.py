@@ -117,3 +117,61 @@ def test_installed_model_is_readable_by_others(isolated_catalog, tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(dest.stat().st_mode) == 0o644
+
+
+def test_a_title_works_where_a_name_does(isolated_catalog):
+    builtin, user = isolated_catalog
+    write_model(builtin / "wave.onnx", "invert", name="wave", meta={"stylecam.title": "The Great Wave"})
+    write_model(builtin / "kiss.onnx", "invert", name="kiss", meta={"stylecam.title": "The Kiss"})
+    write_model(user / "the_kiss.onnx", "swap", name="The Kiss")  # a name wins over another's title
+    write_model(builtin / "x4.onnx", "nearest", kind="sr", scale=4, name="x4")
+    cat = models.Catalog()
+    assert cat.resolve("The Great Wave").name == "wave"
+    assert cat.resolve("  the great   WAVE ").name == "wave"
+    assert cat.resolve("the kiss").name == "The Kiss"
+    assert cat.resolve("Super-resolution ×4 (x4)", kind="sr").name == "x4"  # the dropdown's label
+    with pytest.raises(UnknownModelError) as err:
+        cat.resolve("Great Wave", kind="style")
+    assert str(err.value) == "unknown style 'Great Wave'; did you mean 'wave'? known: kiss, The Kiss, wave"
+    with pytest.raises(UnknownModelError):
+        cat.resolve("The Great Wave", kind="sr")  # a title of another kind is not taken
+
+
+def test_list_styles_table(isolated_catalog, tmp_path):
+    from stylecam.quantize import quantize_model
+    from stylecam.testing import moving_frame
+
+    builtin, user = isolated_catalog
+    assert models.list_styles() == f"no models installed (put .onnx files in {user})"
+    write_model(builtin / "wave.onnx", "conv", name="wave",
+                meta={"stylecam.title": "The Great Wave", "stylecam.train": json.dumps({"tier": "fast"})})
+    quantize_model(builtin / "wave.onnx", [moving_frame(i * 5, 64, 96) for i in range(4)], calibrated_on="test")
+    write_model(user / "mine.onnx", "swap", name="mine")
+    write_model(builtin / "x4.onnx", "nearest", kind="sr", scale=4, name="x4",
+                meta={"stylecam.train": json.dumps({"tier": "quality"})})
+    assert models.list_styles().splitlines() == [
+        "name  title                     tier     precision",
+        "mine  mine                      -        float",
+        "wave  The Great Wave            fast     float, int8",
+        "x4    Super-resolution ×4 (x4)  quality  float",
+    ]
+
+
+def test_a_png_beside_the_model_is_its_icon(isolated_catalog):
+    builtin, _ = isolated_catalog
+    write_model(builtin / "wave.onnx", "invert", name="wave")
+    write_model(builtin / "plain.onnx", "invert", name="plain")
+    (builtin / "wave.png").write_bytes(b"\x89PNG")
+    icons = {m.name: m.icon for m in models.Catalog().models()}
+    assert icons == {"wave": builtin / "wave.png", "plain": None}
+
+
+def test_every_built_in_style_has_its_painting_as_icon(monkeypatch):
+    monkeypatch.delenv("STYLECAM_ASSETS_DIR")
+    import cv2
+
+    styles = [m for m in models.Catalog([(models.builtin_dir(), "builtin")]).models() if m.kind == "style"]
+    assert len(styles) >= 10
+    for m in styles:
+        assert m.icon is not None, m.name
+        assert cv2.imread(str(m.icon)).shape == (48, 48, 3) and m.icon.stat().st_size < 12_000

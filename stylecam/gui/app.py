@@ -1,8 +1,9 @@
 """``stylecam``: the window. A webcam or a video, stylized live.
 
-    stylecam [--source INDEX|FILE] [--style NAME] [--size 240|360|480|720|full]
+    stylecam [--source INDEX|FILE] [--style NAME|TITLE] [--size 240|360|480|720|full]
              [--device auto|cpu|cuda] [--precision auto|float|int8] [--record FILE]
              [--quit-after SECONDS]
+    stylecam --list-styles      # name, title, tier, precision of every model, then exit
 
 Options a user gets wrong (unknown style, missing file, no CUDA) end in one line on
 stderr and exit status 2 before any window opens.
@@ -17,8 +18,8 @@ from pathlib import Path
 
 from ..cli import ArgumentParser, run_cli
 from ..engine import DEVICES, PRECISIONS, _providers
-from ..errors import OutputError, UsageError
-from ..models import Catalog
+from ..errors import OutputError, StylecamError, UsageError
+from ..models import Catalog, list_styles
 
 SIZE_CHOICES = ("240", "360", "480", "720", "full")
 ORIGINAL_NAMES = ("original", "none")
@@ -28,7 +29,10 @@ def parser() -> ArgumentParser:
     p = ArgumentParser(prog="stylecam", description="A webcam or a video, stylized live.")
     p.add_argument("--source", help="webcam index (0, 1, …), a video file or a picture; "
                    "default: the first webcam, else a demo")
-    p.add_argument("--style", help="style name (see the dropdown), a path to an .onnx model, or 'original'")
+    p.add_argument("--style", help="a style's name or title (see --list-styles), a path to an .onnx model, "
+                   "or 'original'; default: the last one chosen, else wave")
+    p.add_argument("--list-styles", action="store_true",
+                   help="print every model (name, title, tier, precision) and exit")
     p.add_argument("--size", choices=SIZE_CHOICES, help="processing height (default: last used, else 360)")
     p.add_argument("--device", choices=DEVICES, default="auto", help="where models run (default: auto)")
     p.add_argument("--precision", choices=PRECISIONS, default="auto",
@@ -49,6 +53,9 @@ def _settings():
 
 def _main(argv=None) -> int:
     args = parser().parse_args(argv)
+    if args.list_styles:
+        print(list_styles())
+        return 0
     if args.quit_after is not None and args.quit_after <= 0:
         raise UsageError(f"--quit-after must be more than 0, got {args.quit_after:g}")
     _providers(args.device)  # --device cuda without CUDA: the engine's one-line message
@@ -73,12 +80,22 @@ def _main(argv=None) -> int:
     app.setApplicationName("stylecam")
     app.setOrganizationName("stylecam")
     settings = _settings()
+    failed = ""
     spec = args.source
+    source = None
     if spec is None:
         # the last file, if it is still there; a camera is probed again (it may be gone)
         last = str(settings.value("source", "") or "")
         spec = last if last and not last.isdigit() and Path(last).exists() else None
-    source, note = open_source(spec, loop=not args.no_loop)
+        if spec is not None:
+            try:
+                source, note = open_source(spec, loop=not args.no_loop)
+            except StylecamError as exc:  # the last file went bad: forget it, start anyway
+                settings.setValue("source", "")
+                spec, failed = None, f"last file not reopened: {exc}"
+    if source is None:
+        source, note = open_source(spec, loop=not args.no_loop)
+        note = f"{failed}; {note or f'source: {source.name}'}" if failed else note
     size = size_value(args.size) if args.size else "settings"
     window = MainWindow(source, style=style, size=size, device=args.device, precision=args.precision,
                         settings=settings, source_note=note,
