@@ -5,7 +5,8 @@ queue drops the frame and counts it, it never blocks the worker). Timestamps com
 capture time, in milliseconds since the first recorded frame, so the file plays at the
 real speed even when frames were dropped on the way. The container is H.264 in MKV (or
 fragmented MP4), written so that a killed program still leaves a file that plays. When
-writing fails (disk full) the recorder stops, keeps what it wrote and reports it.
+writing fails (disk full) the recorder stops and says how many frames the file really holds
+(or that nothing could be written, and removes the empty file).
 """
 
 from __future__ import annotations
@@ -129,9 +130,26 @@ class Recorder:
                     writer.close()
                 except StylecamError as exc:
                     self.error = self.error or str(exc)
-            if self.error and "kept" not in self.error:
-                self.error += f"; recording stopped, kept {self.frames} frames in {self.path}"
+            if self.error:
+                self._say_what_is_kept()
             self.on_stopped(self.path, self.frames, self.error)
+
+
+    def _say_what_is_kept(self) -> None:
+        """After a failure: count the frames the file really holds (a full disk may have
+        taken none of them) and say so; a file that holds none is removed."""
+        from .videoio import count_frames
+
+        self.frames = count_frames(self.path)
+        if self.frames:
+            self.error += f"; recording stopped, kept {self.frames} frames in {self.path}"
+            return
+        self.error += "; recording stopped, nothing could be written"
+        try:
+            if self.path.is_file() and not self.path.is_symlink():
+                self.path.unlink()
+        except OSError:
+            pass
 
 
 class _Frame:

@@ -137,7 +137,8 @@ def _main(argv: Sequence[str] | None) -> int:
     jobs: list[Job | StylecamError] = []
     for text in args.inputs:
         try:
-            jobs.append(plan_job(Path(text), args.output, several, tag, args.overwrite))
+            jobs.append(plan_job(Path(text), args.output, several, tag, args.overwrite,
+                                    scale=sr_info.scale if sr_info else 1))
         except StylecamError as exc:
             if not several:
                 raise
@@ -181,8 +182,16 @@ def _main(argv: Sequence[str] | None) -> int:
             fail(PROG, f"{job.src}: input ended early at frame {result.frames}; "
                        f"kept {result.frames} frames in {result.output}")
             status = EXIT_USER_ERROR
+        else:
+            print(f"{PROG}: {_done_line(result)}", file=sys.stderr, flush=True)
     _emit(args.json, summaries, several)
     return status
+
+
+def _done_line(result) -> str:
+    """Where a finished render went, e.g. ``wrote clip_wave.mp4 (30 frames in 1.2 s)``."""
+    what = {"video": f"{result.frames} frames", "image": "1 picture"}.get(result.kind, f"{result.frames} pictures")
+    return f"wrote {result.output} ({what} in {result.seconds:.1f} s)"
 
 
 def _emit(as_json: bool, summaries: list[dict], several: bool) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError, OutputError, UsageError
+from .inputs import check_file, check_pixels, image_size
 from .models import ModelInfo
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg")
@@ -45,13 +46,19 @@ def _default_name(src: Path, kind: str, tag: str) -> str:
     return f"{src.stem}_{tag}{suffix}"
 
 
-def plan_job(src: Path, output: str | None, several: bool, tag: str, overwrite: bool) -> Job:
-    """Check one input and work out its output; raises before anything is written."""
+def plan_job(src: Path, output: str | None, several: bool, tag: str, overwrite: bool, scale: int = 1) -> Job:
+    """Check one input and work out its output; raises before anything is written.
+
+    A picture over ``inputs.MAX_PIXELS`` (or whose ``scale`` x upscale would be) is refused
+    from its header, before it is decoded.
+    """
     if not src.exists():
         raise InputError(f"{src}: no such file or folder")
     kind = _kind_of(src)
-    if kind != "folder" and src.stat().st_size == 0:
-        raise InputError(f"{src}: the file is empty")
+    if kind != "folder":
+        check_file(src)  # a pipe, a device or an empty file
+    if kind == "image" and (size := image_size(src)) is not None:
+        check_pixels(src, *size, scale=scale)
     if output is None:
         dst = src.parent / _default_name(src, kind, tag)
     else:

@@ -7,7 +7,9 @@ render stops early.
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import statistics
 import sys
 import time
@@ -16,13 +18,15 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import onnxruntime as ort
 
 from .engine import Engine
-from .errors import InputError, OutputError, StylecamError, TruncatedInputError
+from .errors import InputError, ModelError, OutputError, StylecamError, TruncatedInputError
+from .inputs import check_file, check_pixels, image_size
 from .process import Processor
 from .render_plan import IMAGE_EXTS, Job, _temp_beside
 from .stages import run_pipeline
-from .videoio import VideoReader, VideoWriter
+from .videoio import VideoReader, VideoWriter, count_frames
 
 # Measured by benchmarks/render_speed.py on 2 cores: at 1280x720 x264 ultrafast costs ~11 ms
 # a frame, veryfast ~40, medium ~120; only ultrafast leaves the fast tier's render at >= 90%
@@ -36,12 +40,38 @@ class _Timed:
 
     def __init__(self, engine: Engine):
         self.engine, self.info, self.ms = engine, engine.info, []
+        session = getattr(engine, "session", None)
+        if session is not None:
+            # A node that fails logs its own multi-line error on stderr before the exception
+            # reaches us; the exception becomes the one line, so the log is turned off.
+            quiet = ort.RunOptions()
+            quiet.log_severity_level = 4
+            session.run = functools.partial(session.run, run_options=quiet)
 
     def run(self, frame: np.ndarray) -> np.ndarray:
         t = time.perf_counter()
-        out = self.engine.run(frame)
+        try:
+            out = self.engine.run(frame)
+        except Exception as exc:  # a model that passed the contract but fails at run time
+            raise model_failure(self.engine, frame, exc) from None
         self.ms.append((time.perf_counter() - t) * 1e3)
         return out
+
+
+def model_failure(engine: Engine, frame: np.ndarray, exc: BaseException) -> ModelError:
+    """One line for an error onnxruntime raised while running a model on ``frame``: the
+    node and onnxruntime's own words, without its source location."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    node = re.search(r"running (\w+) node", text)
+    if "Status Message:" in text:
+        text = text.split("Status Message:", 1)[1].strip()
+    text = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", text)
+    text = re.sub(r"^\S+:\d+ .*? was false\. ", "", text)  # file:line function condition
+    if len(text) > 160:
+        text = text[:160] + "…"
+    path = getattr(engine, "path", None) or engine.info.path
+    where = f" ({node.group(1)} node)" if node else ""
+    return ModelError(f"{path}: the model failed on a {frame.shape[1]}x{frame.shape[0]} frame{where}: {text}")
 
 
 @dataclass
@@ -89,6 +119,7 @@ def render_video(job: Job, processor: Processor, timers: list[_Timed], preset: s
         info = reader.info
         if min(info.width, info.height) < 32:
             raise InputError(f"{job.src}: {info.width}x{info.height} is too small; stylecam needs at least 32x32")
+        check_pixels(job.src, info.width, info.height, processor.scale)
         writer = VideoWriter(tmp, info.width * processor.scale, info.height * processor.scale, info.rate,
                              time_base=info.time_base, preset=preset, crf=crf, crash_safe=False,
                              audio_from=job.src if info.audio_streams else None)
@@ -130,32 +161,57 @@ def render_video(job: Job, processor: Processor, timers: list[_Timed], preset: s
         if bar is not None:
             bar.close()
         reader.close()
-    result.frames = writer.frames
     result.seconds = time.perf_counter() - start
     result.model_ms = [sum(ms) for ms in zip(*(t.ms for t in timers))]
     complete = failure is None and not result.interrupted and not result.truncated
-    try:
-        if writer.frames == 0:
-            writer.close()
-            if result.interrupted:
-                raise KeyboardInterrupt
-            raise failure or InputError(f"{job.src}: no frame was rendered")
-        writer.close(rest_of_audio=complete)
-        os.replace(tmp, job.dst)
-    except BaseException as exc:
-        if tmp.exists():
-            tmp.unlink()
-        raise (failure or exc) from None
-    if failure is not None:  # the frames done are kept; say so in the one line
-        if isinstance(failure, StylecamError):
-            raise type(failure)(f"{failure}; kept {writer.frames} frames in {job.dst}") from None
-        raise failure
+    kept, close_error = _finish(writer, tmp, job.dst, complete)
+    result.frames = kept
+    failure = failure or close_error
+    if failure is not None:  # say in the one line what is kept
+        if not isinstance(failure, StylecamError):
+            raise failure  # a bug: keep its traceback (the frames done are kept all the same)
+        msg = str(failure).replace(str(tmp), str(job.dst))
+        if kept:
+            msg = f"{msg}; kept {kept} frames in {job.dst}"
+        elif writer.frames or isinstance(failure, OutputError):
+            msg = f"{msg}; nothing was kept"
+        raise type(failure)(msg) from None
+    if not kept:
+        if result.interrupted:
+            raise KeyboardInterrupt
+        raise InputError(f"{job.src}: no frame was rendered")
     return result
 
 
+def _finish(writer: VideoWriter, tmp: Path, dst: Path, complete: bool) -> tuple[int, StylecamError | None]:
+    """Close the encoder and move the file into place: (frames kept in ``dst``, the error
+    closing raised). When closing fails (a full disk), the part already written is kept if
+    it plays (its frames are counted), else removed: a message never claims a file that is gone."""
+    close_error = None
+    try:
+        writer.close(rest_of_audio=complete)
+        kept = writer.frames
+    except StylecamError as exc:
+        close_error = exc
+        kept = count_frames(tmp) if writer.frames else 0
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if kept:
+        try:
+            os.replace(tmp, dst)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            return 0, close_error or OutputError(f"cannot write {dst}: {exc.strerror or exc}")
+    else:
+        tmp.unlink(missing_ok=True)
+    return kept, close_error
+
+
 def _read_image(path: Path) -> np.ndarray:
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty")
+    check_file(path)
+    if (size := image_size(path)) is not None:
+        check_pixels(path, *size)
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise InputError(f"{path}: not an image OpenCV can read")

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from .errors import InputError, SourceError
+from .inputs import check_file, check_pixels, image_size
 from .models import builtin_dir
 from .testing import moving_frame, test_frame
 
@@ -120,11 +121,10 @@ class VideoSource(Source):
         self.path = Path(path)
         self.name = self.path.name
         self.loop = loop
-        if not self.path.is_file():
-            raise InputError(f"{self.path}: no such file")
+        check_file(self.path)  # a folder, a pipe (av.open would wait for a writer), empty
         try:
             self._container = av.open(str(self.path))
-        except (av.FFmpegError, UnicodeDecodeError) as exc:
+        except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
             raise InputError(f"{self.path}: cannot open it as video ({_first_line(exc)})") from None
         if not self._container.streams.video:
             self._container.close()
@@ -171,7 +171,17 @@ class WebcamSource(Source):
         self._cap = None
 
     def _open(self) -> None:
-        cap = cv2.VideoCapture(self.index, _backend())
+        # OpenCV prints two [ WARN ] lines for every camera it cannot open, and the capture
+        # loop retries every 3 s: on Linux an absent /dev/videoN is not asked about at all,
+        # and OpenCV's own log is kept to errors while it tries.
+        if sys.platform.startswith("linux") and not Path(f"/dev/video{self.index}").exists():
+            raise SourceError(f"no camera at index {self.index}")
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        try:
+            cap = cv2.VideoCapture(self.index, _backend())
+        finally:
+            cv2.utils.logging.setLogLevel(level)
         if not cap.isOpened():
             cap.release()
             raise SourceError(f"no camera at index {self.index}")
@@ -228,9 +238,9 @@ def demo_picture() -> Path | None:
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """A picture file as (H, W, 3) uint8 RGB."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
+    path = check_file(path)
+    if (size := image_size(path)) is not None:
+        check_pixels(path, *size)
     img = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if img is None:
         raise InputError(f"{path}: cannot read it as a picture")
@@ -264,5 +274,6 @@ def open_source(spec: str | int | None, loop: bool = True) -> tuple[Source, str]
 
 
 def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    """FFmpeg's words without PyAV's "[Errno 1094995529]" and file name around them."""
+    text = getattr(exc, "strerror", None) or str(exc).strip()
+    return str(text).splitlines()[0] if text else type(exc).__name__

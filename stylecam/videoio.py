@@ -69,6 +69,7 @@ class VideoWriter:
         self.frames = 0
         self._last_pts: int | None = None
         self._closed = False
+        self._failed: OutputError | None = None  # the error a write raised: the file cannot be finished
         self._audio: _AudioCopier | None = None
         options = {}
         if crash_safe and self.path.suffix.lower() in _MP4_LIKE:
@@ -129,7 +130,8 @@ class VideoWriter:
                 # audio up to this frame's time, so the two stay interleaved in the file
                 self._audio.copy_until(float((pts + 1 / self.rate / self.time_base) * self.time_base))
         except (av.FFmpegError, OSError) as exc:
-            raise self._write_error(exc) from None
+            self._failed = self._write_error(exc)
+            raise self._failed from None
         self._last_pts = pts
         self.frames += 1
 
@@ -141,6 +143,11 @@ class VideoWriter:
         """
         if self._closed:
             return
+        if self._failed is not None:
+            # a muxer that failed once is not asked to mux again: after a header that could
+            # not be written, FFmpeg crashes (SIGSEGV) on the next packet
+            self._abort()
+            raise OutputError(str(self._failed))
         self._closed = True
         try:
             for packet in self._stream.encode(None):
@@ -160,7 +167,7 @@ class VideoWriter:
 
     def _write_error(self, exc: BaseException) -> OutputError:
         if _is_disk_full(exc):
-            return OutputError(f"disk full writing {self.path}: kept {self.frames} frames")
+            return OutputError(f"disk full writing {self.path}")  # what is kept, the caller checks
         return OutputError(f"cannot write {self.path}: {_av_message(exc)}")
 
     def _abort(self) -> None:
@@ -176,7 +183,10 @@ class VideoWriter:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.close()
+        if self._failed is not None:  # already raised once, on its way out now
+            self._abort()
+        else:
+            self.close()
 
 
 def _size_text(a: np.ndarray) -> str:
@@ -230,6 +240,27 @@ class _AudioCopier:
 
     def close(self) -> None:
         self._in.close()
+
+
+def count_frames(path: str | os.PathLike) -> int:
+    """Video frames a file really holds (packets of its first video stream, not decoded);
+    0 when it is missing, unreadable or has none. What a writer that failed left behind."""
+    p = Path(path)
+    try:
+        if not p.is_file() or p.stat().st_size == 0:
+            return 0
+        with av.open(str(p)) as c:
+            if not c.streams.video:
+                return 0
+            n = 0
+            try:
+                for packet in c.demux(c.streams.video[0]):
+                    n += packet.size > 0
+            except (av.FFmpegError, OSError):  # cut off mid-packet: what came before counts
+                pass
+            return n
+    except (av.FFmpegError, OSError, UnicodeDecodeError):
+        return 0
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,41 @@ def test_disk_full_stops_and_says_so(tmp_path):
     for i in range(60):
         rec.write(moving_frame(i, 64, 96), i / 30)
     error = rec.stop()
-    assert error == f"disk full writing {path}: kept {rec.frames} frames"
-    assert stopped == [(path, rec.frames, error)]
+    # nothing reached the disk: the message must not claim frames that are not there
+    assert error == f"disk full writing {path}; recording stopped, nothing could be written"
+    assert rec.frames == 0 and stopped == [(path, 0, error)]
     assert not rec.running and rec.write(moving_frame(0, 64, 96), 9.0) is False
     assert errno.ENOSPC  # the errno the message stands for
+
+
+RECORD_UNDER_A_LIMIT = """
+import resource, signal, sys
+from stylecam.recorder import Recorder
+from stylecam.testing import moving_frame
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail (EFBIG) instead
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2])))
+rec = Recorder(sys.argv[1], 30, queue_size=300)
+for i in range(240):
+    rec.write(moving_frame(i, 120, 160), i / 30)
+print(rec.stop())
+print(rec.frames)
+"""
+
+
+@pytest.mark.parametrize("limit", [60_000, 200])
+def test_a_failed_recording_says_what_the_file_really_holds(tmp_path, limit):
+    import subprocess
+    import sys
+
+    path = tmp_path / "rec.mkv"
+    r = subprocess.run([sys.executable, "-c", RECORD_UNDER_A_LIMIT, str(path), str(limit)],
+                       capture_output=True, text=True, timeout=120)
+    error, frames = r.stdout.strip().splitlines()
+    if limit > 1000:  # flushed clusters play: they are counted
+        with av.open(str(path)) as c:
+            kept = sum(1 for _ in c.decode(c.streams.video[0]))
+        assert 0 < kept < 240 and int(frames) == kept
+        assert error == f"cannot write {path}: File too large; recording stopped, kept {kept} frames in {path}"
+    else:  # not even the header fitted: nothing to keep, and no empty file left
+        assert int(frames) == 0 and not path.exists()
+        assert error == f"cannot write {path}: File too large; recording stopped, nothing could be written"
