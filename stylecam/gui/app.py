@@ -1,6 +1,6 @@
 """``stylecam``: the window. A webcam or a video, stylized live.
 
-    stylecam [--source INDEX|FILE] [--style NAME|TITLE] [--size 240|360|480|720|full]
+    stylecam [--source INDEX|FILE] [--style NAME|TITLE] [--size auto|240|360|480|720|full]
              [--device auto|cpu|cuda] [--precision auto|float|int8] [--record FILE]
              [--quit-after SECONDS]
     stylecam --list-styles      # name, title, tier, precision of every model, then exit
@@ -21,7 +21,7 @@ from ..engine import DEVICES, PRECISIONS, _providers
 from ..errors import OutputError, StylecamError, UsageError
 from ..models import Catalog, list_styles
 
-SIZE_CHOICES = ("240", "360", "480", "720", "full")
+SIZE_CHOICES = ("auto", "240", "360", "480", "720", "full")
 ORIGINAL_NAMES = ("original", "none")
 
 
@@ -33,7 +33,8 @@ def parser() -> ArgumentParser:
                    "or 'original'; default: the last one chosen, else wave")
     p.add_argument("--list-styles", action="store_true",
                    help="print every model (name, title, tier, precision) and exit")
-    p.add_argument("--size", choices=SIZE_CHOICES, help="processing height (default: last used, else 360)")
+    p.add_argument("--size", choices=SIZE_CHOICES, help="processing height; auto: the largest that keeps "
+                   "24 fps on this machine, measured as it runs (default: last used, else auto)")
     p.add_argument("--device", choices=DEVICES, default="auto", help="where models run (default: auto)")
     p.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="auto (default): a style's int8 variant on the CPU when it has one; float: never")

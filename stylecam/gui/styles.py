@@ -154,8 +154,10 @@ class StylesMixin:
 
     def _model_changed(self, info: ModelInfo | None, device: str) -> None:
         self._active_path = str(info.path) if info is not None else None
+        self._device = device if info is not None else ""
+        self.autosize.restart()  # another model: measure again
         if info is None:
-            self.device_label.setText("Device: — (Original)")
+            self._update_device_label()
             self.device_label.setToolTip("No model runs")
             if self.style_box.currentData() is not None:
                 # the worker fell back to Original after a failure: show it, but keep
@@ -164,7 +166,7 @@ class StylesMixin:
             return
         engine = self.pipeline.worker.engine
         providers = ", ".join(engine.providers) if engine is not None else device
-        self.device_label.setText(f"Device: {device}")
+        self._update_device_label()  # "Device: CPU int8", with the Auto size chosen
         self.device_label.setToolTip(f"onnxruntime providers: {providers}")
         if self.style_box.currentData() == str(info.path):
             self.show_message(f"{info.label} on {device}", 3000)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QPushButton, QSlider, QVBoxLayout, QWidget)
 
 from ..errors import StylecamError
+from ..autosize import AutoSize
 from ..models import Catalog, ModelInfo
 from ..sources import Source, open_source
 from .outputs import OutputsMixin
@@ -25,13 +26,16 @@ from .styles import ORIGINAL, StylesMixin, start_style  # noqa: F401 (ORIGINAL: 
 from .vcam import vcam_status
 from .view import VideoView
 
-SIZES = [("240p", 240), ("360p", 360), ("480p", 480), ("720p", 720), ("Full", None)]
+AUTO = "auto"  # the size box's Auto: the largest size that keeps 24 fps here (autosize.AutoSize)
+SIZES = [("Auto", AUTO), ("240p", 240), ("360p", 360), ("480p", 480), ("720p", 720), ("Full", None)]
 STATUS_MS = 8000
 
 
-def size_value(text: str | None) -> int | None:
-    """'240', '240p' or 'full' → 240 / None."""
+def size_value(text: str | None) -> int | None | str:
+    """'240', '240p', 'full' or 'auto' → 240 / None / "auto"."""
     text = (text or "full").strip().lower().rstrip("p")
+    if text == AUTO:
+        return AUTO
     return None if text in ("full", "none", "") else int(text)
 
 
@@ -49,7 +53,8 @@ class MainWindow(StylesMixin, OutputsMixin, QMainWindow):
                  size: int | None | str = "settings", device: str = "auto",
                  threads: int | None = None, settings: QSettings | None = None, precision: str = "auto",
                  record_dir: str | Path | None = None, snapshot_dir: str | Path | None = None,
-                 source_note: str = "", source_spec: str | None = None, retry_s: float = 3.0, poll_ms: int = 2000):
+                 source_note: str = "", source_spec: str | None = None, retry_s: float = 3.0, poll_ms: int = 2000,
+                 auto_fps: float = 24.0):
         super().__init__()
         self.setWindowTitle("stylecam")
         self.settings = settings if settings is not None else QSettings("stylecam", "stylecam")
@@ -59,6 +64,8 @@ class MainWindow(StylesMixin, OutputsMixin, QMainWindow):
         self._reported_problems: set[str] = set()
         self._active_path: str | None = None  # the model that really runs (None: Original)
         self._closing = False
+        self.autosize = AutoSize(fps=auto_fps)
+        self._device = ""  # what runs the model ("CPU int8"); "" for Original
 
         self.pipeline = QtPipeline(None, device=device, threads=threads, retry_s=retry_s, precision=precision,
                                    parent=self)
@@ -86,7 +93,8 @@ class MainWindow(StylesMixin, OutputsMixin, QMainWindow):
         self.strength_label.setMinimumWidth(36)
         self.preserve = QCheckBox("Keep colours", toolTip="Keep the source's colours, take the style's texture")
         self.steady = QCheckBox("Steady", toolTip="Less flicker: blend with the previous frame along the motion")
-        self.size_box = QComboBox(toolTip="Processing size: smaller is faster")
+        self.size_box = QComboBox(toolTip="Processing size: smaller is faster; Auto: the largest that "
+                                  "keeps 24 fps on this machine, measured as it runs")
         for text, value in SIZES:
             self.size_box.addItem(text, value)
         self.split_box = QCheckBox("Split", toolTip="Original | stylized wipe (drag in the picture)")
@@ -166,8 +174,8 @@ class MainWindow(StylesMixin, OutputsMixin, QMainWindow):
         self.style_box.currentIndexChanged.connect(self._style_chosen)
         self.strength.valueChanged.connect(self._settings_changed)
         self.preserve.toggled.connect(self._settings_changed)
-        self.steady.toggled.connect(self._settings_changed)
-        self.size_box.currentIndexChanged.connect(self._settings_changed)
+        self.steady.toggled.connect(self._cost_changed)
+        self.size_box.currentIndexChanged.connect(self._cost_changed)
         self.split_box.toggled.connect(self._split_toggled)
         self.open_button.clicked.connect(self.open_file)
         self.camera_button.clicked.connect(self.open_camera)
@@ -194,9 +202,12 @@ class MainWindow(StylesMixin, OutputsMixin, QMainWindow):
         self.steady.setChecked(str(s.value("steady", "true")).lower() == "true")
         self.view.split = self.split_box.isChecked()
         if size == "settings":
-            size = size_value(str(s.value("size", "360")))
+            try:
+                size = size_value(str(s.value("size", AUTO)))
+            except ValueError:  # a hand-edited settings file
+                size = AUTO
         i = self.size_box.findData(size)
-        self.size_box.setCurrentIndex(i if i >= 0 else 1)
+        self.size_box.setCurrentIndex(i if i >= 0 else 0)
         self._apply_settings()
         self.refresh_models(report=True)
         if style == "settings":  # not given: the last one chosen, else a style (never a plain first picture)
@@ -211,14 +222,35 @@ class MainWindow(StylesMixin, OutputsMixin, QMainWindow):
 
     # -- settings ----------------------------------------------------------------------------
     def _apply_settings(self) -> None:
+        size = self.size_box.currentData()
         self.pipeline.worker.set_settings(strength=self.strength.value() / 100.0,
                                           preserve_color=self.preserve.isChecked(),
-                                          size_p=self.size_box.currentData(),
+                                          size_p=self.autosize.chosen if size == AUTO else size,
                                           steady=self.steady.isChecked())
+        self._update_device_label()
 
     def _settings_changed(self, *_args) -> None:
         self.strength_label.setText(f"{self.strength.value()}%")
         self._apply_settings()
+
+    def _cost_changed(self, *_args) -> None:
+        self.autosize.restart()  # the size box, or Steady (it changes a frame's cost too)
+        self._apply_settings()
+
+    def _measure(self, result) -> None:
+        """Auto size: one more frame's model time; a new choice goes to the worker."""
+        if self.size_box.currentData() == AUTO and result.model:
+            if self.autosize.add(result.model_ms, result.original.shape):
+                self._apply_settings()
+            elif self.autosize.measured_ms:
+                self._update_device_label()
+
+    def _update_device_label(self) -> None:
+        if not self._device:
+            self.device_label.setText("Device: — (Original)")
+            return
+        auto = f" · {self.autosize.text()}" if self.size_box.currentData() == AUTO else ""
+        self.device_label.setText(f"Device: {self._device}{auto}")
 
     def _split_toggled(self, on: bool) -> None:
         self.view.split = on
@@ -233,7 +265,7 @@ class MainWindow(StylesMixin, OutputsMixin, QMainWindow):
         s.setValue("split", "true" if self.split_box.isChecked() else "false")
         s.setValue("steady", "true" if self.steady.isChecked() else "false")
         size = self.size_box.currentData()
-        s.setValue("size", str(size) if size else "full")
+        s.setValue("size", str(size) if size else "full")  # "auto" included
         if self._remembered is not None:  # the style chosen, even when a failure fell back to Original
             s.setValue("style", self._remembered)
         # "": probe cameras, else the demo; a file that failed is not opened again
@@ -248,6 +280,7 @@ class MainWindow(StylesMixin, OutputsMixin, QMainWindow):
     def set_source(self, source: Source, note: str = "", spec: str | None = None) -> None:
         self._source_spec = spec
         self._source_failed = self._source_ended = False
+        self.autosize.restart()
         self.view.placeholder = f"Waiting for {source.name}…"
         self.pipeline.set_source(source)
         self.show_message(note or f"source: {source.name}")
@@ -277,6 +310,7 @@ class MainWindow(StylesMixin, OutputsMixin, QMainWindow):
         if result is None:
             return
         self.view.show_result(result)
+        self._measure(result)
         self.frameShown.emit(result)
 
     def _source_end(self, _text: str = "") -> None:
