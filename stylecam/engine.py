@@ -88,15 +88,21 @@ def _providers(device: str) -> list[str]:
     return [CUDA, CPU] if cuda_usable() else [CPU]
 
 
-def _choose(info: ModelInfo, precision: str, on_cpu: bool) -> Path:
-    """The file to run: the int8 variant when asked for, or by default on the CPU."""
+def _choose(info: ModelInfo, precision: str, on_cpu: bool, threads: int = 2) -> Path:
+    """The file to run: the int8 variant when asked for, or by default on the CPU when its
+    picture holds on this CPU (``fidelity.int8_verdict``: checked once, cached)."""
     if precision not in PRECISIONS:
         raise UsageError(f"unknown precision '{precision}'; use one of {', '.join(PRECISIONS)}")
     if precision == "int8" and info.int8_path is None and info.precision != "int8":
         raise ModelError(f"{info.name}: no int8 variant ({variant_path(info.path).name}); "
                          "make one with stylecam-quantize, or use precision auto or float")
-    if info.int8_path is not None and (precision == "int8" or (precision == "auto" and on_cpu)):
+    if info.int8_path is not None and precision == "int8":
         return Path(info.int8_path)
+    if info.int8_path is not None and precision == "auto" and on_cpu:
+        from .fidelity import int8_verdict
+
+        if int8_verdict(info, threads).ok:
+            return Path(info.int8_path)
     return Path(info.path)
 
 
@@ -109,7 +115,7 @@ class Engine:
         # a path gets its int8 variant attached, as the catalog does for names
         self.info = model if isinstance(model, ModelInfo) else Catalog().resolve(Path(model))
         providers = _providers(device)
-        path = _choose(self.info, precision, on_cpu=providers == [CPU])
+        path = _choose(self.info, precision, on_cpu=providers == [CPU], threads=threads or default_threads())
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or default_threads()
         opts.inter_op_num_threads = 1
