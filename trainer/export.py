@@ -111,7 +111,10 @@ def export_model(net: nn.Module, out_path: str | Path, *, kind: str, name: str, 
         margin = frame_margin(kind, stride)
     wrapper = ContractWrapper(_tracing_net(net), stride, scale, margin).eval()
     sample = torch.zeros((max(64, 2 * stride) + 1, max(64, 2 * stride) + 3, 3), dtype=torch.uint8)
-    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.stem}.", suffix=".part")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.stem}.", suffix=".part")
+    except OSError as exc:  # a read-only folder
+        raise OutputError(f"cannot write {out_path}: {exc.strerror or type(exc).__name__}") from None
     os.close(fd)
     try:
         with warnings.catch_warnings():
@@ -147,6 +150,8 @@ def export_model(net: nn.Module, out_path: str | Path, *, kind: str, name: str, 
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it private; a model file is an ordinary file
         os.replace(tmp, out_path)
+    except OSError as exc:  # a full disk: one line, and the half-written file goes (below)
+        raise OutputError(f"cannot write {out_path}: {exc.strerror or type(exc).__name__}") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
