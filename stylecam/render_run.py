@@ -28,11 +28,12 @@ from .render_plan import IMAGE_EXTS, Job, _temp_beside
 from .stages import run_pipeline
 from .videoio import VideoReader, VideoWriter, count_frames
 
-# Measured by benchmarks/render_speed.py on 2 cores: at 1280x720 x264 ultrafast costs ~11 ms
-# a frame, veryfast ~40, medium ~120; only ultrafast leaves the fast tier's render at >= 90%
-# of model-only speed. Files are ~2x larger than veryfast; --preset medium makes them small.
-DEFAULT_PRESET = "ultrafast"
-DEFAULT_CRF = 18
+# Measured by benchmarks/encode_choice.py on butterfly.mp4's stylized frames (RESULTS.md, 2):
+# superfast at CRF 20 keeps ultrafast CRF 18's picture (37.3 against 37.2 dB from the lossless
+# render) in 0.55x the bits (8.6 against 15.8 Mbit/s, 6x the input's) for ~8 more CPU-ms a
+# frame at 1280x720; veryfast saves 15% more for 4x that cost, medium nothing more.
+DEFAULT_PRESET = "superfast"
+DEFAULT_CRF = 20
 
 
 class _Timed:

@@ -143,7 +143,9 @@ class VideoSource(Source):
             try:
                 frame = next(self._frames)
                 self._decoded += 1
-                return frame.to_ndarray(format="rgb24")
+                rgb = frame.to_ndarray(format="rgb24")
+                turns = round(frame.rotation / 90) % 4  # a phone clip's display matrix: upright
+                return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
             except StopIteration:
                 if not self.loop or self._decoded == 0 or attempt:
                     return None

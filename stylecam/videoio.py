@@ -3,9 +3,15 @@
 
 Errors of PyAV/FFmpeg are wrapped here into ``InputError``/``OutputError`` with one line.
 
-Odd sizes: H.264 in yuv420p needs even widths and heights. The writer pads a frame of odd
-width or height by repeating its last column/row, so no pixel is lost; the stream is then
-one pixel wider/taller than the frames (``VideoWriter.stream_size``).
+Odd sizes: H.264 in 4:2:0 cannot carry an odd width or height (its crop is in steps of two
+pixels), so padding came back one pixel bigger (321x241 -> 322x242) and cropping would lose a
+row. A video of odd width or height is written in 4:4:4 instead (H.264 High 4:4:4 Predictive,
+one chroma sample per pixel): the exact size is kept, at ~1.5x the bits of 4:2:0, and FFmpeg,
+VLC and mpv play it, browsers and QuickTime do not. Even sizes stay 4:2:0, which plays anywhere.
+
+Rotation: a phone clip carries a display matrix (``rotate=90``) instead of upright pixels;
+``VideoReader`` turns the frames upright (``VideoInfo.rotation``) and its width and height are
+those of the upright picture, so the render writes an upright video with no matrix.
 """
 
 from __future__ import annotations
@@ -65,7 +71,8 @@ class VideoWriter:
         self.width, self.height = int(width), int(height)
         self.rate = Fraction(rate).limit_denominator(1_000_000)
         self.time_base = Fraction(time_base) if time_base is not None else 1 / self.rate
-        self.stream_size = (self.width + self.width % 2, self.height + self.height % 2)
+        self.stream_size = (self.width, self.height)
+        self.pix_fmt = "yuv444p" if self.width % 2 or self.height % 2 else "yuv420p"  # see the module docstring
         self.frames = 0
         self._last_pts: int | None = None
         self._closed = False
@@ -83,7 +90,7 @@ class VideoWriter:
         try:
             self._stream = self._out.add_stream(codec, rate=self.rate)
             self._stream.width, self._stream.height = self.stream_size
-            self._stream.pix_fmt = "yuv420p"
+            self._stream.pix_fmt = self.pix_fmt
             cc = self._stream.codec_context
             # say which matrix made the YUV, so players do not guess BT.709 for HD sizes
             cc.colorspace, cc.color_range = _BT601, _LIMITED_RANGE
@@ -116,12 +123,14 @@ class VideoWriter:
         pts = int(pts)
         if self._last_pts is not None and pts <= self._last_pts:
             pts = self._last_pts + 1
-        if self.stream_size != (self.width, self.height):
-            frame_rgb = np.pad(frame_rgb, ((0, self.height % 2), (0, self.width % 2), (0, 0)), mode="edge")
-        # RGB -> YUV 4:2:0 (BT.601, limited range, as the stream is tagged) in OpenCV: about
-        # 0.4 ms at 1280x720 against ~10 ms for FFmpeg's swscale doing it inside encode()
-        yuv = cv2.cvtColor(np.ascontiguousarray(frame_rgb), cv2.COLOR_RGB2YUV_I420)
-        vf = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+        if self.pix_fmt == "yuv420p":
+            # RGB -> YUV 4:2:0 (BT.601, limited range, as the stream is tagged) in OpenCV: about
+            # 0.4 ms at 1280x720 against ~10 ms for FFmpeg's swscale doing it inside encode()
+            yuv = cv2.cvtColor(np.ascontiguousarray(frame_rgb), cv2.COLOR_RGB2YUV_I420)
+            vf = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+        else:  # odd sizes, 4:4:4: swscale, told the same matrix and range
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame_rgb), format="rgb24").reformat(
+                format="yuv444p", dst_colorspace="ITU601", dst_color_range="MPEG")
         vf.pts, vf.time_base = pts, self.time_base
         try:
             for packet in self._stream.encode(vf):
@@ -275,12 +284,14 @@ class VideoInfo:
     frames: int  # frame count from the header; 0 when the container does not say
     duration: float | None  # seconds of the video stream, when the container says
     audio_streams: int
+    rotation: int = 0  # degrees counter-clockwise the stored frames are turned to stand upright
 
 
 class VideoReader:
     """Decode the first video stream of a file to RGB frames, on FFmpeg's own threads.
 
-    Iterating yields ``(rgb, pts, time_base)``; ``rgb`` is (H, W, 3) uint8. When the file
+    Iterating yields ``(rgb, pts, time_base)``; ``rgb`` is (H, W, 3) uint8, upright (the
+    display matrix applied; ``info`` gives the upright size). When the file
     ends before its header says (or breaks off with a decode error), the frames that
     decoded are yielded and then ``TruncatedInputError`` is raised ("ended early at frame
     N"); ``truncated`` and ``decoded`` say the same afterwards.
@@ -307,11 +318,31 @@ class VideoReader:
         s.thread_type = "AUTO"  # frame + slice threads inside FFmpeg
         rate = s.average_rate or s.guessed_rate or Fraction(30)
         tb = s.time_base or 1 / Fraction(rate)
-        self.info = VideoInfo(path=p, width=s.codec_context.width, height=s.codec_context.height,
+        # the display matrix comes with the decoded frames: the first one is decoded now
+        self._frames = self._in.decode(s)
+        self._first, self._first_error = None, None
+        try:
+            self._first = next(self._frames)
+        except StopIteration:
+            pass
+        except (av.FFmpegError, OSError) as exc:
+            self._first_error = exc
+        self._turns = round((self._first.rotation if self._first is not None else 0) / 90) % 4
+        w, h = s.codec_context.width, s.codec_context.height
+        self.info = VideoInfo(path=p, width=h if self._turns % 2 else w, height=w if self._turns % 2 else h,
                               rate=Fraction(rate), time_base=Fraction(tb), frames=int(s.frames or 0),
-                              duration=_stream_seconds(s), audio_streams=len(self._in.streams.audio))
+                              duration=_stream_seconds(s), audio_streams=len(self._in.streams.audio),
+                              rotation=90 * self._turns)
         self.decoded = 0
         self.truncated = False
+
+    def _decoded_frames(self):
+        if self._first_error is not None:
+            raise self._first_error
+        if self._first is not None:
+            first, self._first = self._first, None
+            yield first
+        yield from self._frames
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, int, Fraction]]:
         info = self.info
@@ -319,9 +350,11 @@ class VideoReader:
         last_end = 0.0
         broke = False
         try:
-            for frame in self._in.decode(self._stream):
+            for frame in self._decoded_frames():
                 pts = frame.pts if frame.pts is not None else round(self.decoded * step)
                 rgb = frame.to_ndarray(format="rgb24")
+                if self._turns:  # upright, as a player shows it
+                    rgb = np.ascontiguousarray(np.rot90(rgb, self._turns))
                 self.decoded += 1
                 last_end = float((pts + step) * info.time_base)
                 yield rgb, int(pts), info.time_base

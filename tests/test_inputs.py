@@ -82,3 +82,28 @@ def test_an_absent_camera_fails_quietly(capfd):
         with pytest.raises(SourceError, match="^no camera at index 9$"):
             cam.read()
     assert capfd.readouterr().err == ""
+
+
+def test_the_window_shows_a_phone_clip_upright(tmp_path):
+    import av
+
+    from stylecam.testing import moving_frame
+
+    path = tmp_path / "phone.mp4"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("h264", rate=30)
+        s.width, s.height, s.pix_fmt, s.options = 96, 64, "yuv420p", {"preset": "ultrafast", "crf": "10"}
+        s.set_display_rotation(-90)  # ffprobe's "rotate=90"
+        for i in range(3):
+            for p in s.encode(av.VideoFrame.from_ndarray(moving_frame(i, 64, 96), format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    src, _ = open_source(str(path), loop=False)
+    try:
+        frame = src.read()
+    finally:
+        src.close()
+    assert frame.shape == (96, 64, 3)  # upright, not sideways
+    upright = np.rot90(moving_frame(0, 64, 96), -1)
+    assert np.abs(frame.astype(int) - upright).mean() < 12

@@ -39,27 +39,28 @@ def mean_abs(a, b):
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
-def test_writer_round_trip_odd_size_keeps_pixels_rate_and_pts(tmp_path, suffix):
-    h, w = 65, 97  # odd on both sides: padded to 98x66 by repeating the edge
+@pytest.mark.parametrize("h, w, pix_fmt", [(65, 97, "yuv444p"), (241, 321, "yuv444p"), (66, 97, "yuv444p"),
+                                           (66, 98, "yuv420p")])
+def test_writer_round_trip_keeps_the_exact_size_pixels_rate_and_pts(tmp_path, suffix, h, w, pix_fmt):
+    # odd sizes were padded to the next even one (321x241 came out 322x242); now 4:4:4
     path = tmp_path / f"out{suffix}"
     with VideoWriter(path, w, h, RATE, time_base=Fraction(1, 30000), crash_safe=False, crf=12) as vw:
         for i in range(12):
             vw.write(moving_frame(i, h, w), pts=i * 1001)
-    assert vw.stream_size == (98, 66)
+    assert vw.stream_size == (w, h)
     got = decode(path)
     assert len(got) == 12
     with av.open(str(path)) as c:
         s = c.streams.video[0]
-        assert (s.width, s.height, s.average_rate) == (98, 66, RATE)
+        assert (s.width, s.height, s.average_rate, s.codec_context.pix_fmt) == (w, h, RATE, pix_fmt)
         tb = s.time_base
     # timestamps survive, to the precision of the container's time base (MKV: 1 ms)
     for i, (_, pts) in enumerate(got):
         assert abs(pts * tb - Fraction(i * 1001, 30000)) <= tb / 2
     for i, (rgb, _) in enumerate(got):
-        want = moving_frame(i, h, w)
-        assert mean_abs(rgb[:h, :w], want) < TOL
-        assert mean_abs(rgb[:h, w], want[:, -1]) < TOL  # the padded column repeats the last one
-        assert mean_abs(rgb[h, :w], want[-1]) < TOL
+        assert rgb.shape == (h, w, 3)
+        assert mean_abs(rgb, moving_frame(i, h, w)) < TOL
+        assert mean_abs(rgb, 255 - moving_frame(i, h, w)) > 5 * TOL  # the picture, not any picture
 
 
 def test_writer_default_pts_are_frame_indices_and_close_is_idempotent(tmp_path):
@@ -191,3 +192,36 @@ def test_truncated_input_yields_what_decodes_then_says_so(tmp_path):
     r.close()
     assert 10 < len(got) < 60 and r.truncated and r.decoded == len(got)
     assert str(e.value) == f"{cut}: input ended early at frame {len(got)}"
+
+
+def _turned_clip(path, degrees, frames=6, h=64, w=96):
+    """A clip stored sideways with a display matrix, as a phone writes it; its top-left
+    corner red, so where it lands shows the turn."""
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("h264", rate=30)
+        s.width, s.height, s.pix_fmt, s.options = w, h, "yuv420p", {"preset": "ultrafast", "crf": "10"}
+        s.set_display_rotation(degrees)  # counter-clockwise, as VideoFrame.rotation reads it back
+        for i in range(frames):
+            f = moving_frame(i, h, w)
+            f[:16, :16] = (255, 0, 0)
+            for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return path
+
+
+@pytest.mark.parametrize("degrees, size, red_corner", [
+    (0, (96, 64), (0, 0)), (90, (64, 96), (95, 0)), (-90, (64, 96), (0, 63)), (180, (96, 64), (63, 95))])
+def test_reader_turns_a_phone_clip_upright(tmp_path, degrees, size, red_corner):
+    # (the display matrix turns the stored picture counter-clockwise: 90 puts its top-left
+    # corner at the bottom-left, -90 (a phone's "rotate=90") at the top-right)
+    path = _turned_clip(tmp_path / "phone.mp4", degrees)
+    with VideoReader(path) as r:
+        assert (r.info.width, r.info.height, r.info.rotation) == (*size, degrees % 360)
+        frames = [rgb for rgb, _, _ in r]
+    assert len(frames) == 6
+    want = np.rot90(moving_frame(0, 64, 96), round(degrees / 90) % 4)
+    assert frames[0].shape == (size[1], size[0], 3) and mean_abs(frames[0][16:-16, 16:-16], want[16:-16, 16:-16]) < TOL
+    y, x = red_corner
+    assert tuple(frames[0][y, x]) > (200, 0, 0) and frames[0][y, x, 1] < 60  # red where the turn puts it
