@@ -9,305 +9,44 @@ Three modes share the loop:
 
 Everything a run needs is in ``TrainConfig``, which the checkpoint carries, so ``--resume``
 needs no flags repeated. A run folder holds ``checkpoint.pt`` (written atomically),
-``preview_<step>.png`` grids, ``loss.csv`` and ``loss.png``.
+``preview_<step>.png`` grids, ``loss.csv``, ``loss.png`` and, with TensorBoard installed, ``tb/``.
+
+The trainer is split by job, as nanoGPT's is: ``config.py`` (the settings, devices),
+``checkpoint.py`` (checkpoints, starting weights, base networks), ``schedule.py`` (learning
+rate, ``--minutes``), ``logs.py`` (previews, CSV, plot, TensorBoard) and this file, the loop.
+Their names stay importable from here (a test that patches one patches it where it lives,
+e.g. ``trainer.checkpoint.BASE_DIR``).
 """
 
 from __future__ import annotations
 
 import copy
-import csv
 import math
-import os
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict
 from pathlib import Path
 
-import cv2
-import numpy as np
-import platformdirs
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from stylecam.errors import DeviceError, TrainError, UsageError
+from stylecam.errors import TrainError, UsageError
 
 from . import data as D
-from .losses import STYLE_LAYERS, LossConfig, feature_loss, objective, style_targets, tv_loss
-from .nets import (FAST_SR_BLOCKS, FAST_SR_WIDTH, NetConfig, arch_name, build_net, frame_margin, net_stride,
-                   pad_to_multiple)
+from .checkpoint import (BASE_DIR, CHECKPOINT, _init_from_model, _loads_into, _shift_blocks,  # noqa: F401
+                         base_path, init_weights, load_checkpoint, save_base, save_checkpoint)
+from .config import (MODES, PRECISIONS, SR_LOSSES, TrainConfig, TrainResult, resolve_device,  # noqa: F401
+                     resolve_precision, runs_dir)
+from .logs import Board, _write_png, loss_plot, preview_grid, write_csv  # noqa: F401
+from .losses import feature_loss, objective, style_targets, tv_loss
+from .nets import arch_name, build_net, net_margin, net_stride, pad_to_multiple
+from .schedule import MinutesFit, cosine_lr
 from .vgg import load_vgg
 
-MODES = ("style", "sr", "base")
-SR_LOSSES = ("feature", "pixel", "mixed")
-PRECISIONS = ("auto", "fp32", "bf16")
-BASE_DIR = Path(__file__).resolve().parent / "base"
-CHECKPOINT = "checkpoint.pt"
 JUMP = 2.0  # a checkpoint window whose mean loss is this many times the best window's is a collapse
 MAX_ROLLBACKS = 3
 MIN_WINDOW = 20  # steps: a shorter window is too noisy to judge (nor to set the best)
 
-
-@dataclass
-class TrainConfig:
-    """Every setting of a run; saved in its checkpoints and (as ``stylecam.train``) in the model."""
-
-    mode: str = "style"  # style | sr | base
-    name: str = ""
-    style: str = ""  # painting path (style mode)
-    source_sha256: str = ""
-    content: str = ""  # folder of photos or a video
-    tier: str = "fast"
-    scale: int = 1
-    sr_width: int = FAST_SR_WIDTH  # sr, fast tier: channels and residual blocks of the net
-    sr_blocks: int = FAST_SR_BLOCKS
-    steps: int = 1500
-    minutes: float = 0.0  # > 0: ``steps`` is fitted to the measured speed so the run takes about this long
-    size: int = 192  # training crop side
-    batch: int = 4
-    style_size: int = 0  # long side of the painting; 0 = 2 x size
-    content_weight: float = 1.0
-    style_weight: float = 8.0  # the built-in fast styles' weight (1 left the fast net a faint print)
-    tv_weight: float = 1.0
-    pixel_weight: float = 0.0  # base and sr: weight of the mean squared pixel difference
-    stability: float = 300.0  # style: weight of |f(T(x)) - T(f(x))|² for small random motions T
-    margins: bool = True  # style: train on the mirrored margins the exported model runs with
-    loss: str = "feature"  # sr: feature | pixel | mixed
-    degrade: str = "paper"  # sr: paper (blur + bicubic) | bicubic (the Set5/Set14 protocol)
-    content_layer: str = "relu2_2"
-    style_layers: tuple = STYLE_LAYERS
-    lr: float = 1e-3
-    lr_end: float = 0.1  # cosine decay to lr * lr_end at the last step
-    seed: int = 0
-    device: str = "cpu"  # resolved: cpu | cuda
-    precision: str = "auto"  # auto | fp32 | bf16 (resolved when the run starts)
-    compile: bool = False  # torch.compile the net and VGG (CUDA: 1.4-1.5x the steps/s, benchmarks/gpu.py)
-    init: str = "base"  # base | scratch | checkpoint path | earlier run name
-    vgg_weights: str = ""
-    checkpoint_every: int = 100
-    preview_every: int = 100
-    title: str = ""
-    credit: str = ""
-
-    def __post_init__(self):
-        self.style_layers = tuple(self.style_layers)
-        if self.mode not in MODES:
-            raise UsageError(f"unknown mode '{self.mode}'")
-        if self.loss not in SR_LOSSES:
-            raise UsageError(f"--loss must be one of {', '.join(SR_LOSSES)}, not '{self.loss}'")
-        for key in ("steps", "batch", "checkpoint_every", "preview_every"):
-            if getattr(self, key) < 1:
-                raise UsageError(f"--{key.replace('_', '-')} must be at least 1, not {getattr(self, key)}")
-        if self.degrade not in D.DEGRADATIONS:
-            raise UsageError(f"--degrade must be one of {', '.join(D.DEGRADATIONS)}, not '{self.degrade}'")
-        if self.precision not in PRECISIONS:
-            raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, not '{self.precision}'")
-        if self.minutes < 0:
-            raise UsageError(f"--minutes must be positive (or 0: no time budget), not {self.minutes:g}")
-        if self.stability < 0:
-            raise UsageError(f"--stability must be at least 0, not {self.stability:g}")
-        if self.size < D.MIN_SIZE:
-            raise UsageError(f"--size {self.size} is too small; use at least {D.MIN_SIZE}")
-        if self.style_size and self.style_size < D.MIN_SIZE:
-            raise UsageError(f"--style-size {self.style_size} is too small; use at least {D.MIN_SIZE}")
-        if (self.sr_width, self.sr_blocks) != (FAST_SR_WIDTH, FAST_SR_BLOCKS):
-            try:
-                self.net_config()
-            except ValueError as exc:
-                raise UsageError(f"--sr-width {self.sr_width} --sr-blocks {self.sr_blocks}: {exc}") from None
-
-    def net_config(self) -> NetConfig:
-        kind = "sr" if self.mode == "sr" else "style"
-        return NetConfig(kind=kind, tier=self.tier, scale=self.scale if kind == "sr" else 1,
-                         sr_width=self.sr_width, sr_blocks=self.sr_blocks)
-
-    def loss_config(self) -> LossConfig:
-        return LossConfig(self.content_weight, self.style_weight, self.tv_weight,
-                          self.content_layer, self.style_layers)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
-
-
-@dataclass
-class TrainResult:
-    """What a run ended with."""
-
-    net: torch.nn.Module
-    config: TrainConfig
-    step: int
-    wall_seconds: float
-    run_dir: Path
-    history: list = field(default_factory=list)
-    interrupted: bool = False
-
-    def metadata(self) -> dict:
-        """The ``stylecam.train`` JSON: every weight, layer and size, and how long it took."""
-        cfg = asdict(self.config)
-        for private in ("name", "title", "credit", "vgg_weights", "checkpoint_every", "preview_every"):
-            cfg.pop(private)
-        cfg["style"] = Path(cfg["style"]).name if cfg["style"] else ""
-        cfg["content"] = Path(cfg["content"]).name if cfg["content"] else ""
-        cfg["style_layers"] = list(cfg["style_layers"])
-        cfg["steps"] = self.step
-        cfg["wall_seconds"] = round(self.wall_seconds, 1)
-        if self.history:
-            cfg["final_loss"] = round(self.history[-1]["total"], 6)
-        return cfg
-
-
-def runs_dir() -> Path:
-    """Where run folders go: ``$STYLECAM_RUNS_DIR`` or the per-user data folder's ``runs``."""
-    env = os.environ.get("STYLECAM_RUNS_DIR")
-    return Path(env) if env else platformdirs.user_data_path("stylecam") / "runs"
-
-
-def resolve_device(device: str) -> str:
-    """auto | cpu | cuda -> cpu | cuda, or DeviceError when CUDA is asked for and absent."""
-    if device not in ("auto", "cpu", "cuda"):
-        raise DeviceError(f"unknown device '{device}'; use one of auto, cpu, cuda")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise DeviceError("--device cuda: PyTorch sees no CUDA GPU here; use --device cpu or auto")
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
-
-
-# ----------------------------------------------------------------------------- checkpoints
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """bf16 autocast where the hardware does it natively (CUDA, or a CPU with AVX-512 BF16 /
-    AMX: 1.7x faster steps on this project's CPU), else fp32. Grams stay fp32 either way."""
-    if precision != "auto":
-        return precision
-    if device.type == "cuda":
-        return "bf16"
-    return "bf16" if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
-
-
-def save_checkpoint(path: Path, state: dict) -> None:
-    """Write atomically: a crash mid-write leaves the previous checkpoint intact."""
-    tmp = path.with_name(path.name + ".part")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise TrainError(f"no checkpoint at {path}")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise TrainError(f"checkpoint {path} cannot be read ({type(exc).__name__})") from None
-
-
-def base_path(tier: str) -> Path:
-    return BASE_DIR / f"{tier}.pt"
-
-
-def init_weights(net: torch.nn.Module, cfg: TrainConfig, log) -> str:
-    """Load the starting weights named by ``cfg.init``; returns what was used, for the log."""
-    init = cfg.init
-    ncfg = cfg.net_config()
-    if init == "scratch" or (init == "base" and cfg.mode != "style"):
-        return "random weights"
-    if init == "base":
-        path = base_path(cfg.tier)
-        if not path.is_file():
-            log(f"note: no base network for tier {cfg.tier} ({path}); starting from random weights")
-            return "random weights (no base network)"
-    else:
-        path = Path(init)
-        if not path.is_file():
-            path = runs_dir() / init / CHECKPOINT
-        if not path.is_file():
-            raise UsageError(f"--init {init}: not 'base', 'scratch', a checkpoint file or an earlier run's name")
-    ckpt = load_checkpoint(path)
-    want = arch_name(ncfg)
-    have = ckpt.get("arch", "")
-    if have != want:
-        if init == "base":
-            log(f"note: base network {path.name} is for {have}, this net is {want}; starting from random weights")
-            return "random weights (base network out of date)"
-        raise UsageError(f"--init {init}: it holds a {have} network, this run trains {want}")
-    net.load_state_dict({k: v.float() for k, v in ckpt["net"].items()})
-    return str(path)
-
-
-# ----------------------------------------------------------------------------- pictures and logs
-
-def preview_grid(rows: list[np.ndarray], path: Path, style: np.ndarray | None = None) -> None:
-    """Rows of (B, H, W, 3) uint8 pictures side by side, the painting's thumbnail on the left."""
-    lines = [np.concatenate(list(r), axis=1) for r in rows]
-    grid = np.concatenate(lines, axis=0)
-    if style is not None:
-        h = grid.shape[0]
-        k = h / style.shape[0]
-        thumb = cv2.resize(style, (max(1, round(style.shape[1] * k)), h), interpolation=cv2.INTER_AREA)
-        grid = np.concatenate([thumb, np.full((h, 4, 3), 255, np.uint8), grid], axis=1)
-    _write_png(path, grid)
-
-
-def _write_png(path: Path, rgb: np.ndarray) -> None:
-    tmp = path.with_name(path.stem + ".part.png")
-    if not cv2.imwrite(str(tmp), np.ascontiguousarray(rgb[:, :, ::-1])):
-        raise TrainError(f"cannot write {path}")
-    os.replace(tmp, path)
-
-
-CURVE_COLOURS = {"total": (0, 0, 0), "content": (200, 60, 30), "style": (30, 120, 200),
-                 "tv": (40, 160, 40), "pixel": (160, 40, 160)}
-
-
-def loss_curve(history: list[dict], path: Path, width: int = 800, height: int = 450) -> None:
-    """A log-scale plot of the loss parts against the step, drawn with OpenCV."""
-    img = np.full((height, width, 3), 255, np.uint8)
-    left, right, top, bottom = 70, 20, 20, 40
-    keys = [k for k in CURVE_COLOURS if history and k in history[0]]
-    vals = [max(r[k], 1e-12) for r in history for k in keys]
-    if not vals:
-        _write_png(path, img)
-        return
-    lo, hi = math.log10(min(vals)), math.log10(max(vals))
-    hi = hi if hi > lo else lo + 1
-    s0, s1 = history[0]["step"], max(history[-1]["step"], history[0]["step"] + 1)
-
-    def xy(step, v):
-        x = left + (step - s0) / (s1 - s0) * (width - left - right)
-        y = top + (hi - math.log10(max(v, 1e-12))) / (hi - lo) * (height - top - bottom)
-        return int(round(x)), int(round(y))
-
-    cv2.rectangle(img, (left, top), (width - right, height - bottom), (180, 180, 180), 1)
-    for e in range(math.floor(lo), math.ceil(hi) + 1):
-        _, y = xy(s0, 10.0 ** e)
-        if top <= y <= height - bottom:
-            cv2.line(img, (left, y), (width - right, y), (230, 230, 230), 1)
-            cv2.putText(img, f"1e{e}", (5, y + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (80, 80, 80), 1)
-    cv2.putText(img, f"step {s0}", (left, height - 15), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (80, 80, 80), 1)
-    cv2.putText(img, f"step {s1}", (width - right - 70, height - 15), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (80, 80, 80), 1)
-    for i, k in enumerate(keys):
-        pts = np.array([xy(r["step"], r[k]) for r in history], np.int32)
-        colour = CURVE_COLOURS[k][::-1]  # drawn in BGR
-        cv2.polylines(img[:, :, :], [pts], False, colour, 1, cv2.LINE_AA)
-        cv2.putText(img, k, (left + 10 + 80 * i, top + 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1)
-    _write_png(path, img[:, :, ::-1])
-
-
-def write_csv(history: list[dict], path: Path) -> None:
-    if not history:
-        return
-    keys = list(history[0])
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        w.writerows(history)
-    os.replace(tmp, path)
-
-
-# ----------------------------------------------------------------------------- the loop
 
 class Trainer:
     """One run: builds everything from a ``TrainConfig`` (or a checkpoint) and steps it."""
@@ -340,6 +79,8 @@ class Trainer:
         if cfg.mode == "style":
             cfg.style_size = cfg.style_size or 2 * cfg.size
             self.style = D.load_style(cfg.style, cfg.style_size)
+            self.styles = [self.style if k == 1 else D.load_style(cfg.style, round(cfg.style_size * k))
+                           for k in cfg.style_scales]
         torch.manual_seed(cfg.seed)
         self.content = D.load_content(cfg.content, cfg.size)
         if self.content.skipped:
@@ -373,21 +114,28 @@ class Trainer:
         self.best_window = float(ckpt.get("best_window", math.inf)) if ckpt else math.inf
         self.good = None  # (step, net state, optimiser state): where a collapse rolls back to
         self.rollbacks = 0
-        # --minutes: 2 = no reference point yet, 1 = measuring since it, 0 = fitted (or no --minutes);
-        # a run stopped before its steps were fitted measures again when resumed
-        self.fits_left = 2 if cfg.minutes > 0 and (not ckpt or ckpt.get("fits_left", 0)) else 0
+        # --minutes: a run stopped before its steps were fitted measures again when resumed
+        self.minutes_fit = MinutesFit(cfg.minutes, cfg.minutes > 0 and bool(not ckpt or ckpt.get("fits_left", 0)))
         self.stop_requested = False  # set by a signal handler; honoured between steps
+        self.board = Board(self.run_dir / "tb")  # TensorBoard, when installed
+        self.plot_note = False  # the note that matplotlib is missing was given
         self.lcfg = cfg.loss_config()
         if cfg.mode == "style":
             with torch.no_grad():
-                self.grams = style_targets(self.vgg, self.style.to(self.device), self.lcfg)  # once
+                # once; Grams at several scales are averaged: matching the mean is matching
+                # each scale equally (Σ‖G - A_k‖² = K‖G - mean A‖² + a constant)
+                per_scale = [style_targets(self.vgg, s.to(self.device), self.lcfg) for s in self.styles]
+                self.grams = {l: sum(g[l] for g in per_scale) / len(per_scale) for l in per_scale[0]}
         self.preview_in = self.content.fixed(4).to(self.device)
 
     # -- one step
     def lr_at(self, step: int) -> float:
-        c = self.cfg
-        t = step / max(1, c.steps - 1)
-        return c.lr * (c.lr_end + (1 - c.lr_end) * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
+        return cosine_lr(step, self.cfg.steps, self.cfg.lr, self.cfg.lr_end)
+
+    @property
+    def fits_left(self) -> int:
+        """--minutes: 2 = no reference point yet, 1 = measuring since it, 0 = fitted (or no --minutes)."""
+        return self.minutes_fit.left
 
     def inputs(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(net input, target) for a step: photos for style/base, (low-res, high-res) for sr."""
@@ -419,7 +167,7 @@ class Trainer:
         margins (``frame_margin``) and only the frame is scored. Trained without them, the
         fast net learnt to paint strong texture into its zero-padded border band, which
         lowers the style loss but is cut off in the app (benchmarks/RESULTS.md, section 4)."""
-        m = frame_margin("style", self.stride) if self.cfg.mode == "style" and self.cfg.margins else 0
+        m = net_margin(self.cfg.net_config()) if self.cfg.mode == "style" and self.cfg.margins else 0
         if not m:
             return self.run_net(x)
         h, w = x.shape[-2:]
@@ -499,13 +247,16 @@ class Trainer:
         self.net.train()
         style = D.to_uint8(self.style)[0] if self.cfg.mode == "style" else None
         path = self.run_dir / f"preview_{self.step:06d}.png"
-        preview_grid(rows, path, style)
+        self.board.image(self.step, preview_grid(rows, path, style))
         return path
 
     def write_logs(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         write_csv(self.history, self.run_dir / "loss.csv")
-        loss_curve(self.history, self.run_dir / "loss.png")
+        if not loss_plot(self.history, self.run_dir / "loss.png") and not self.plot_note:
+            self.plot_note = True
+            self.log("note: no loss.png: matplotlib is not installed (pip install matplotlib)")
+        self.board.flush()
 
     # -- collapses
     def collapsed(self) -> bool:
@@ -532,6 +283,7 @@ class Trainer:
                      f"back to step {step}, learning rate halved to {self.cfg.lr / 2:.3g}")
             self.step, self.cfg.lr = step, self.cfg.lr / 2
             self.history = [r for r in self.history if r["step"] <= step]
+            self.board.close()  # reopened at the next step, dropping the steps undone
             self.rollbacks += 1
             self.good = (step, net, opt)  # kept: a second jump goes back here too
             return True
@@ -543,24 +295,13 @@ class Trainer:
 
     # -- the loop
     def fit_steps(self, elapsed: float, cap: int) -> None:
-        """--minutes: set ``cfg.steps`` so the cosine schedule ends when the time is up.
-
-        The speed is measured from a reference point taken after 30 s and 20 steps (so
-        compiling and warm-up do not count) to a quarter of the time, then the steps are
-        fitted once. Checkpoints and previews count in the speed.
-        """
+        """--minutes: set ``cfg.steps`` so the cosine schedule ends when the time is up
+        (``schedule.MinutesFit``); ``elapsed``: seconds since the run started."""
+        fitted = self.minutes_fit.update(self.step, elapsed, cap)
+        if fitted is None:
+            return
         c = self.cfg
-        budget = c.minutes * 60
-        ref_step, ref_t = self.fit_ref
-        if self.fits_left == 2:
-            if elapsed >= min(30.0, budget / 4) and self.step - ref_step >= 20:
-                self.fit_ref, self.fits_left = (self.step, elapsed), 1
-            return
-        if elapsed < budget / 4 or (self.step - ref_step < 20 and elapsed < budget / 2):
-            return
-        self.fits_left = 0
-        rate = (self.step - ref_step) / max(elapsed - ref_t, 1e-6)
-        c.steps = max(self.step + 1, min(cap, self.step + int(rate * max(0.0, budget - elapsed))))
+        c.steps, rate = fitted
         self.log(f"--minutes {c.minutes:g}: {rate:.2f} steps/s, so {c.steps} steps"
                  + (f" (capped by --steps {cap})" if c.steps == cap else ""))
 
@@ -575,7 +316,7 @@ class Trainer:
                    disable=self.quiet, dynamic_ncols=True, mininterval=0.5)
         interrupted = False
         started, cap = time.perf_counter(), c.steps
-        self.fit_ref = (self.step, 0.0)
+        self.minutes_fit.start(self.step)
         try:
             while self.step < c.steps:
                 t0 = time.perf_counter()
@@ -592,6 +333,7 @@ class Trainer:
                 row["seconds"] = round(self.wall, 3)
                 row["lr"] = self.lr_at(self.step - 1)
                 self.history.append(row)
+                self.board.scalars(row)
                 bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k not in ("step", "seconds", "lr")},
                                 refresh=False)
                 bar.update(1)
@@ -617,18 +359,6 @@ class Trainer:
             self.preview()
         finally:
             bar.close()
+            self.board.close()
         self.write_logs()  # also after an interrupt
         return TrainResult(self.net, self.cfg, self.step, self.wall, self.run_dir, self.history, interrupted)
-
-
-def save_base(result: TrainResult, path: Path) -> Path:
-    """Ship a base network: state dict (fp16 when over 4 MB of fp32) + its config."""
-    state = result.net.state_dict()
-    nbytes = sum(v.numel() * 4 for v in state.values() if v.is_floating_point())
-    half = nbytes > 4 << 20
-    state = {k: (v.half() if half and v.is_floating_point() else v).cpu().clone() for k, v in state.items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(path, {"version": 1, "arch": arch_name(result.config.net_config()),
-                           "net_config": asdict(result.config.net_config()), "net": state,
-                           "train": result.metadata()})
-    return path

@@ -9,7 +9,7 @@ import torch
 
 from stylecam.errors import DeviceError, TrainError
 from trainer.losses import objective
-from trainer.nets import frame_margin, pad_to_multiple
+from trainer.nets import frame_margin, net_margin, pad_to_multiple
 from trainer.train import CHECKPOINT, Trainer, TrainConfig, load_checkpoint, resolve_precision, save_base
 
 
@@ -111,13 +111,13 @@ def test_nan_stops_and_keeps_the_last_good_checkpoint(photos, painting, tmp_path
 
 
 def test_base_network_is_a_warm_start(photos, painting, tmp_path, monkeypatch):
-    import trainer.train as T
+    import trainer.checkpoint as C  # base_path reads BASE_DIR there (trainer.train only re-exports it)
 
     base = Trainer(config(photos, None, mode="base", style="", style_weight=0.0, pixel_weight=10.0, steps=3),
                    tmp_path / "base", quiet=True).run()
     assert set(base.history[0]) >= {"content", "pixel"} and "style" not in base.history[0]
-    monkeypatch.setattr(T, "BASE_DIR", tmp_path / "shipped")
-    save_base(base, T.base_path("fast"))
+    monkeypatch.setattr(C, "BASE_DIR", tmp_path / "shipped")
+    save_base(base, C.base_path("fast"))
     warm = Trainer(config(photos, painting, init="base"), tmp_path / "warm", quiet=True)
     assert warm.init_used == str(tmp_path / "shipped" / "fast.pt")
     for k, v in base.net.state_dict().items():
@@ -223,15 +223,21 @@ def test_super_resolution_on_the_benchmark_degradation(photos, tmp_path):
 
 
 def test_style_nets_train_on_the_margins_they_run_with(photos, painting, tmp_path):
-    tr = Trainer(config(photos, painting, steps=1), tmp_path / "run", quiet=True)
+    # v2 (zero padding inside) runs on mirrored frame margins; v3 (reflect padding) needs none
+    tr = Trainer(config(photos, painting, steps=1, fast="v2"), tmp_path / "run", quiet=True)
     x, _ = tr.inputs(0)
     with torch.no_grad():
         y = tr.forward(x)
-        m = frame_margin("style", tr.stride)
+        m = net_margin(tr.cfg.net_config())
+        assert m == frame_margin("style", tr.stride) > 0
         want = tr.net(pad_to_multiple(x, tr.stride, m, 2 * m))[..., 2 * m: 2 * m + x.shape[2], m: m + x.shape[3]]
         assert y.shape == x.shape and torch.equal(y, want)
         assert not torch.equal(y, tr.net(x))  # the zero-padded border band is not what is scored
     assert tr.run().metadata()["margins"] is True
-    off = Trainer(config(photos, painting, steps=1, margins=False), tmp_path / "off", quiet=True)
+    off = Trainer(config(photos, painting, steps=1, fast="v2", margins=False), tmp_path / "off", quiet=True)
     with torch.no_grad():
         assert torch.equal(off.forward(x), off.net(x))
+    v3 = Trainer(config(photos, painting, steps=1), tmp_path / "v3", quiet=True)
+    assert v3.cfg.fast == "v3" and net_margin(v3.cfg.net_config()) == 0
+    with torch.no_grad():
+        assert torch.equal(v3.forward(x), v3.net(x))

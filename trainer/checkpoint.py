@@ -1,0 +1,145 @@
+"""Checkpoints and starting weights: atomic ``checkpoint.pt`` writes and reads, the shipped
+base networks (``trainer/base/<tier>.pt``), and ``init_weights``, which starts a net from a
+base network, a checkpoint, an earlier run or a model file."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from stylecam.errors import TrainError, UsageError
+
+from .config import TrainConfig, TrainResult, runs_dir
+from .nets import NetConfig, arch_name
+
+BASE_DIR = Path(__file__).resolve().parent / "base"
+CHECKPOINT = "checkpoint.pt"
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    """Write atomically: a crash mid-write leaves the previous checkpoint intact."""
+    tmp = path.with_name(path.name + ".part")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise TrainError(f"no checkpoint at {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise TrainError(f"checkpoint {path} cannot be read ({type(exc).__name__})") from None
+
+
+def base_path(tier: str) -> Path:
+    return BASE_DIR / f"{tier}.pt"
+
+
+def init_weights(net: torch.nn.Module, cfg: TrainConfig, log) -> str:
+    """Load the starting weights named by ``cfg.init``; returns what was used, for the log."""
+    init = cfg.init
+    ncfg = cfg.net_config()
+    if init == "scratch" or (init == "base" and cfg.mode != "style"):
+        return "random weights"
+    if init == "base":
+        path = base_path(cfg.tier)
+        if not path.is_file():
+            log(f"note: no base network for tier {cfg.tier} ({path}); starting from random weights")
+            return "random weights (no base network)"
+    elif init.endswith(".onnx"):
+        return _init_from_model(net, Path(init), ncfg, log)
+    else:
+        path = Path(init)
+        if not path.is_file():
+            path = runs_dir() / init / CHECKPOINT
+        if not path.is_file():
+            raise UsageError(f"--init {init}: not 'base', 'scratch', a checkpoint file or an earlier run's name")
+    ckpt = load_checkpoint(path)
+    want = arch_name(ncfg)
+    have = ckpt.get("arch", "")
+    if have != want and init == "base" and _loads_into(net, ckpt["net"]):
+        # the base net's weights fit this net (another padding, or extra blocks that start
+        # as the identity): a warm start, not an exact one
+        log(f"note: base network {path.name} is for {have}; its weights start this {want} net")
+        return f"{path} (as {have})"
+    if have != want:
+        if init == "base":
+            log(f"note: base network {path.name} is for {have}, this net is {want}; starting from random weights")
+            return "random weights (base network out of date)"
+        raise UsageError(f"--init {init}: it holds a {have} network, this run trains {want}")
+    net.load_state_dict({k: v.float() for k, v in ckpt["net"].items()})
+    return str(path)
+
+
+def _init_from_model(net: torch.nn.Module, path: Path, ncfg: NetConfig, log) -> str:
+    """Start from the weights inside a stylecam model file (its initializers are the net's
+    state dict under ``net.``): a shipped style moves to another padding, painting scale or
+    recipe without starting over."""
+    import onnx
+    from onnx import numpy_helper
+
+    if not path.is_file():
+        raise UsageError(f"--init {path}: no such model file")
+    try:
+        proto = onnx.load(str(path))
+    except Exception as exc:
+        raise UsageError(f"--init {path}: not an ONNX model ({type(exc).__name__})") from None
+    state = {i.name[len("net."):]: torch.from_numpy(numpy_helper.to_array(i).copy())
+             for i in proto.graph.initializer if i.name.startswith("net.")}
+    have = {p.key: p.value for p in proto.metadata_props}.get("stylecam.arch", "?")
+    if not state or not _loads_into(net, state):
+        raise UsageError(f"--init {path}: its {have} weights do not fit this {arch_name(ncfg)} net")
+    log(f"note: starting from the weights of {path.name} ({have})")
+    return f"{path} ({have})"
+
+
+def _shift_blocks(state: dict, blocks: int | None) -> dict:
+    """Renumber a fast net's ``body.N`` layers after its residual blocks, so weights of a net
+    with fewer blocks land on the same layers of a deeper one (the extra blocks stay new)."""
+    have = sorted({int(k.split(".")[1]) for k in state if k.startswith("body.") and ".a.conv." in k})
+    if blocks is None or not have or len(have) >= blocks:
+        return state
+    after, extra = have[-1], blocks - len(have)
+
+    def renamed(k):
+        parts = k.split(".")
+        if parts[0] == "body" and int(parts[1]) > after:
+            parts[1] = str(int(parts[1]) + extra)
+        return ".".join(parts)
+
+    return {renamed(k): v for k, v in state.items()}
+
+
+def _loads_into(net: torch.nn.Module, state: dict) -> bool:
+    """Load ``state`` into ``net`` where names and shapes agree and return True, when every
+    tensor of ``state`` fits; residual blocks it lacks start as the identity (their last
+    norm's scale and shift at zero)."""
+    own = net.state_dict()
+    state = _shift_blocks(state, getattr(getattr(net, "spec", None), "blocks", None))
+    if any(k not in own or own[k].shape != v.shape for k, v in state.items()):
+        return False
+    net.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
+    with torch.no_grad():
+        for name, module in net.named_modules():
+            if name.endswith(".b.norm") and f"{name}.weight" not in state and module is not None:
+                module.weight.zero_()
+                module.bias.zero_()
+    return True
+
+
+def save_base(result: TrainResult, path: Path) -> Path:
+    """Ship a base network: state dict (fp16 when over 4 MB of fp32) + its config."""
+    state = result.net.state_dict()
+    nbytes = sum(v.numel() * 4 for v in state.values() if v.is_floating_point())
+    half = nbytes > 4 << 20
+    state = {k: (v.half() if half and v.is_floating_point() else v).cpu().clone() for k, v in state.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(path, {"version": 1, "arch": arch_name(result.config.net_config()),
+                           "net_config": asdict(result.config.net_config()), "net": state,
+                           "train": result.metadata()})
+    return path

@@ -1,0 +1,167 @@
+"""A run's settings and what it ends with: ``TrainConfig`` (carried in every checkpoint, so
+``--resume`` needs no flags repeated), ``TrainResult``, where run folders go and which device
+and precision a run uses."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import platformdirs
+import torch
+
+from stylecam.errors import DeviceError, UsageError
+
+from . import data as D
+from .losses import STYLE_LAYERS, LossConfig
+from .nets import FAST_PRESETS, FAST_SR_BLOCKS, FAST_SR_WIDTH, NetConfig
+
+MODES = ("style", "sr", "base")
+SR_LOSSES = ("feature", "pixel", "mixed")
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a run; saved in its checkpoints and (as ``stylecam.train``) in the model."""
+
+    mode: str = "style"  # style | sr | base
+    name: str = ""
+    style: str = ""  # painting path (style mode)
+    source_sha256: str = ""
+    content: str = ""  # folder of photos or a video
+    tier: str = "fast"
+    scale: int = 1
+    sr_width: int = FAST_SR_WIDTH  # sr, fast tier: channels and residual blocks of the net
+    sr_blocks: int = FAST_SR_BLOCKS
+    steps: int = 1500
+    minutes: float = 0.0  # > 0: ``steps`` is fitted to the measured speed so the run takes about this long
+    size: int = 192  # training crop side
+    batch: int = 4
+    style_size: int = 0  # long side of the painting; 0 = 2 x size
+    style_scales: tuple = (1.0,)  # style: the painting's Grams at these multiples of style_size, averaged
+    fast: str = "v3"  # fast tier: the net's version (trainer.nets.FAST_PRESETS)
+    content_weight: float = 1.0
+    style_weight: float = 8.0  # the built-in fast styles' weight (1 left the fast net a faint print)
+    tv_weight: float = 1.0
+    pixel_weight: float = 0.0  # base and sr: weight of the mean squared pixel difference
+    stability: float = 300.0  # style: weight of |f(T(x)) - T(f(x))|² for small random motions T
+    margins: bool = True  # style: train on the mirrored margins the exported model runs with
+    loss: str = "feature"  # sr: feature | pixel | mixed
+    degrade: str = "paper"  # sr: paper (blur + bicubic) | bicubic (the Set5/Set14 protocol)
+    content_layer: str = "relu2_2"
+    style_layers: tuple = STYLE_LAYERS
+    lr: float = 1e-3
+    lr_end: float = 0.1  # cosine decay to lr * lr_end at the last step
+    seed: int = 0
+    device: str = "cpu"  # resolved: cpu | cuda
+    precision: str = "auto"  # auto | fp32 | bf16 (resolved when the run starts)
+    compile: bool = False  # torch.compile the net and VGG (CUDA: 1.4-1.5x the steps/s, benchmarks/gpu.py)
+    init: str = "base"  # base | scratch | checkpoint path | earlier run name
+    vgg_weights: str = ""
+    checkpoint_every: int = 100
+    preview_every: int = 100
+    title: str = ""
+    credit: str = ""
+
+    def __post_init__(self):
+        self.style_layers = tuple(self.style_layers)
+        self.style_scales = tuple(float(k) for k in self.style_scales)
+        if not self.style_scales or min(self.style_scales) <= 0:
+            raise UsageError(f"--style-scales must be positive numbers, not {self.style_scales}")
+        if self.fast not in FAST_PRESETS:
+            raise UsageError(f"--fast must be one of {', '.join(FAST_PRESETS)}, not '{self.fast}'")
+        if self.mode not in MODES:
+            raise UsageError(f"unknown mode '{self.mode}'")
+        if self.loss not in SR_LOSSES:
+            raise UsageError(f"--loss must be one of {', '.join(SR_LOSSES)}, not '{self.loss}'")
+        for key in ("steps", "batch", "checkpoint_every", "preview_every"):
+            if getattr(self, key) < 1:
+                raise UsageError(f"--{key.replace('_', '-')} must be at least 1, not {getattr(self, key)}")
+        if self.degrade not in D.DEGRADATIONS:
+            raise UsageError(f"--degrade must be one of {', '.join(D.DEGRADATIONS)}, not '{self.degrade}'")
+        if self.precision not in PRECISIONS:
+            raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, not '{self.precision}'")
+        if self.minutes < 0:
+            raise UsageError(f"--minutes must be positive (or 0: no time budget), not {self.minutes:g}")
+        if self.stability < 0:
+            raise UsageError(f"--stability must be at least 0, not {self.stability:g}")
+        if self.size < D.MIN_SIZE:
+            raise UsageError(f"--size {self.size} is too small; use at least {D.MIN_SIZE}")
+        if self.style_size and self.style_size < D.MIN_SIZE:
+            raise UsageError(f"--style-size {self.style_size} is too small; use at least {D.MIN_SIZE}")
+        if (self.sr_width, self.sr_blocks) != (FAST_SR_WIDTH, FAST_SR_BLOCKS):
+            try:
+                self.net_config()
+            except ValueError as exc:
+                raise UsageError(f"--sr-width {self.sr_width} --sr-blocks {self.sr_blocks}: {exc}") from None
+
+    def net_config(self) -> NetConfig:
+        kind = "sr" if self.mode == "sr" else "style"
+        return NetConfig(kind=kind, tier=self.tier, scale=self.scale if kind == "sr" else 1,
+                         sr_width=self.sr_width, sr_blocks=self.sr_blocks, fast=self.fast)
+
+    def loss_config(self) -> LossConfig:
+        return LossConfig(self.content_weight, self.style_weight, self.tv_weight,
+                          self.content_layer, self.style_layers)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        d = {"fast": "v2", **d}  # checkpoints from before v3 hold a v2 net
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+@dataclass
+class TrainResult:
+    """What a run ended with."""
+
+    net: torch.nn.Module
+    config: TrainConfig
+    step: int
+    wall_seconds: float
+    run_dir: Path
+    history: list = field(default_factory=list)
+    interrupted: bool = False
+
+    def metadata(self) -> dict:
+        """The ``stylecam.train`` JSON: every weight, layer and size, and how long it took."""
+        cfg = asdict(self.config)
+        for private in ("name", "title", "credit", "vgg_weights", "checkpoint_every", "preview_every"):
+            cfg.pop(private)
+        cfg["style"] = Path(cfg["style"]).name if cfg["style"] else ""
+        cfg["content"] = Path(cfg["content"]).name if cfg["content"] else ""
+        cfg["style_layers"] = list(cfg["style_layers"])
+        cfg["steps"] = self.step
+        cfg["wall_seconds"] = round(self.wall_seconds, 1)
+        if self.history:
+            cfg["final_loss"] = round(self.history[-1]["total"], 6)
+        return cfg
+
+
+def runs_dir() -> Path:
+    """Where run folders go: ``$STYLECAM_RUNS_DIR`` or the per-user data folder's ``runs``."""
+    env = os.environ.get("STYLECAM_RUNS_DIR")
+    return Path(env) if env else platformdirs.user_data_path("stylecam") / "runs"
+
+
+def resolve_device(device: str) -> str:
+    """auto | cpu | cuda -> cpu | cuda, or DeviceError when CUDA is asked for and absent."""
+    if device not in ("auto", "cpu", "cuda"):
+        raise DeviceError(f"unknown device '{device}'; use one of auto, cpu, cuda")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise DeviceError("--device cuda: PyTorch sees no CUDA GPU here; use --device cpu or auto")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """bf16 autocast where the hardware does it natively (CUDA, or a CPU with AVX-512 BF16 /
+    AMX: 1.7x faster steps on this project's CPU), else fp32. Grams stay fp32 either way."""
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16"
+    return "bf16" if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
