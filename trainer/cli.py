@@ -53,6 +53,10 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--size", type=int, default=d["size"], help=f"training crop side in pixels (default {d['size']})")
     p.add_argument("--batch", type=int, default=d["batch"], help=f"crops per step (default {d['batch']})")
     p.add_argument("--style-size", type=int, default=0, help="long side of the painting in pixels (default 2 x --size)")
+    p.add_argument("--style-scales", default="1", help="comma-separated multiples of --style-size at which the "
+                   "painting's Grams are matched, averaged (e.g. 1,2: its fine and its broad strokes); default 1")
+    p.add_argument("--fast", default="v3", help="fast tier: the net's version, v3 (reflect padding, the default), "
+                   "v3-deep (5 blocks) or v2 (zero padding on mirrored margins)")
     p.add_argument("--content-weight", type=float, default=d["content_weight"])
     p.add_argument("--style-weight", type=float, default=d["style_weight"],
                    help=f"style loss weight (default {d['style_weight']:g}, as the built-in styles)")
@@ -175,7 +179,8 @@ def _config(args, mode: str):
         content=str(Path(args.content).resolve()), tier=args.tier, scale=args.sr or 1,
         sr_width=args.sr_width, sr_blocks=args.sr_blocks, steps=steps,
         minutes=args.minutes,
-        size=args.size, batch=args.batch, style_size=args.style_size, content_weight=args.content_weight,
+        size=args.size, batch=args.batch, style_size=args.style_size, style_scales=_scales(args.style_scales),
+        fast=args.fast, content_weight=args.content_weight,
         style_weight=args.style_weight if mode == "style" else 0.0, tv_weight=tv, pixel_weight=pixel,
         stability=args.stability if mode == "style" else 0.0,
         loss=args.loss, degrade=args.degrade, precision=args.precision, compile=args.compile, lr=args.lr, seed=args.seed, device=args.device, init=args.init,
@@ -267,3 +272,11 @@ def _train(args, mode: str, handler: _StopAfterStep) -> int:
     log(f"installed '{cfg.name}' into {user_dir()} ({dest.name}); try: stylecam-render video.mp4 "
         f"--{'style' if ncfg.kind == 'style' else 'upscale'} {cfg.name}")
     return 0
+
+
+def _scales(text: str) -> tuple:
+    """--style-scales "1,2" -> (1.0, 2.0); a bad list is a one-line usage error."""
+    try:
+        return tuple(float(k) for k in text.split(",") if k.strip())
+    except ValueError:
+        raise UsageError(f"--style-scales must be comma-separated numbers, not '{text}'") from None

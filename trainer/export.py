@@ -107,8 +107,9 @@ def export_model(net: nn.Module, out_path: str | Path, *, kind: str, name: str, 
     out_path = Path(out_path)
     if not out_path.parent.is_dir():
         raise OutputError(f"cannot write {out_path}: folder {out_path.parent} does not exist")
-    if margin is None:
-        margin = frame_margin(kind, stride)
+    if margin is None:  # the net's own (``FastStyleNet.margin``), else the default for its kind
+        margin = getattr(net, "margin", None)
+        margin = frame_margin(kind, stride) if margin is None else int(margin)
     wrapper = ContractWrapper(_tracing_net(net), stride, scale, margin).eval()
     sample = torch.zeros((max(64, 2 * stride) + 1, max(64, 2 * stride) + 3, 3), dtype=torch.uint8)
     try:

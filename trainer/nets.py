@@ -15,9 +15,11 @@ Tiers:
   (``benchmarks/speed.py --only-candidates``): three 3x3 stride-2 convs (16/32/64) take the
   frame to 1/8 resolution, three residual blocks of 64 work there (instance norm only at
   that resolution, where it is cheap), two nearest-x2 + 3x3 conv stages (32, 16) and a 3x3
-  conv to 12 + pixel shuffle return to full size; zero padding inside. About 2.1 GMAC per
-  640x480 frame (the paper's net: 47), ~28 ms at 640x480 and ~7 ms at 320x240 through
-  onnxruntime on 2 cores, contract wrapper included.
+  conv to 12 + pixel shuffle return to full size. About 2.1 GMAC per 640x480 frame (the
+  paper's net: 47), ~28 ms at 640x480 and ~7 ms at 320x240 through onnxruntime on 2 cores,
+  contract wrapper included. v2 pads with zeros inside and runs on mirrored frame margins;
+  v3 (the default) pads every conv by reflection and needs no margins: zero padding let the
+  net find the frame border and paint a band along it (issue 13, ``benchmarks/band.py``).
 
 The architectures are FINAL once built-in/base models are trained with them: a change
 needs a new ``arch_name`` and retraining.
@@ -48,8 +50,11 @@ class NetConfig:
     scale: int = 1
     sr_width: int = FAST_SR_WIDTH  # the fast super-resolution net's channels ...
     sr_blocks: int = FAST_SR_BLOCKS  # ... and residual blocks
+    fast: str = "v3"  # the fast style net's version, a key of FAST_PRESETS
 
     def __post_init__(self):
+        if self.fast not in FAST_PRESETS:
+            raise ValueError(f"unknown fast net '{self.fast}'; use one of {', '.join(FAST_PRESETS)}")
         if self.kind not in KINDS:
             raise ValueError(f"unknown net kind '{self.kind}'; use one of {', '.join(KINDS)}")
         if self.tier not in TIERS:
@@ -186,21 +191,28 @@ class FastSpec:
     down: str = "conv"
     up: str = "nearest"
     skip: bool = True  # the last conv also sees the input, pixel-unshuffled to 1/2 resolution
+    pad: str = "zero"  # zero | reflect: padding inside every conv (reflect: no frame border to find)
 
     @property
     def stride(self) -> int:
         return 2 ** len(self.widths)
 
+    @property
+    def margin(self) -> int:
+        """Mirrored frame margin the net runs on (``frame_margin``); none with reflect padding."""
+        return 0 if self.pad == "reflect" else frame_margin("style", self.stride)
+
 
 class DWResidualBlock(nn.Module):
     """Residual block of two depthwise-3x3 + pointwise-1x1 convs."""
 
-    def __init__(self, c, norm):
+    def __init__(self, c, norm, pad="zero"):
         super().__init__()
+        mode = "reflect" if pad == "reflect" else "zeros"
         self.body = nn.Sequential(
-            nn.Conv2d(c, c, 3, padding=1, groups=c), nn.Conv2d(c, c, 1, bias=norm is None),
+            nn.Conv2d(c, c, 3, padding=1, groups=c, padding_mode=mode), nn.Conv2d(c, c, 1, bias=norm is None),
             *([_norm(norm, c)] if norm else []), nn.ReLU(inplace=True),
-            nn.Conv2d(c, c, 3, padding=1, groups=c), nn.Conv2d(c, c, 1, bias=norm is None),
+            nn.Conv2d(c, c, 3, padding=1, groups=c, padding_mode=mode), nn.Conv2d(c, c, 1, bias=norm is None),
             *([_norm(norm, c)] if norm else []),
         )
 
@@ -216,28 +228,30 @@ class FastStyleNet(nn.Module):
         spec = spec or FAST_STYLE
         self.spec = spec
         self.stride = spec.stride
-        w = spec.widths
+        self.margin = spec.margin
+        w, pad = spec.widths, spec.pad
         norm = "instance" if spec.norm_low else None
         down, cin = [], 3
         for i, c in enumerate(w):
             last = i == len(w) - 1
             if spec.down == "unshuffle":
-                down += [nn.PixelUnshuffle(2), ConvLayer(cin * 4, c, 3, norm=norm if last else None, pad="zero")]
+                down += [nn.PixelUnshuffle(2), ConvLayer(cin * 4, c, 3, norm=norm if last else None, pad=pad)]
             else:
-                down += [ConvLayer(cin, c, 3, stride=2, norm=norm if last else None, pad="zero")]
+                down += [ConvLayer(cin, c, 3, stride=2, norm=norm if last else None, pad=pad)]
             cin = c
-        block = DWResidualBlock if spec.depthwise else (lambda c, norm: ResidualBlock(c, norm, pad="zero"))
-        mid = [block(w[-1], norm) for _ in range(spec.blocks)]
+        block = DWResidualBlock if spec.depthwise else ResidualBlock
+        mid = [block(w[-1], norm, pad=pad) for _ in range(spec.blocks)]
         up = []
         for cin, cout in zip(w[::-1][:-1], w[::-1][1:]):  # e.g. 64->32, 32->16
             if spec.up == "shuffle":
                 up += [nn.Conv2d(cin, cout * 4, 1), nn.PixelShuffle(2), nn.ReLU(inplace=True)]
             else:
-                up += [UpConv(cin, cout, 3, norm=None, pad="zero")]
+                up += [UpConv(cin, cout, 3, norm=None, pad=pad)]
         self.body = nn.Sequential(*down, *mid, *up)
         # last x2 back to full resolution: 3x3 conv to 3*4 channels, then pixel shuffle
         self.skip = nn.PixelUnshuffle(2) if spec.skip else None
-        self.last = nn.Conv2d(w[0] + (12 if spec.skip else 0), 12, 3, padding=1)
+        self.last = nn.Conv2d(w[0] + (12 if spec.skip else 0), 12, 3, padding=1,
+                              padding_mode="reflect" if pad == "reflect" else "zeros")
         self.shuffle = nn.PixelShuffle(2)
 
     def forward(self, x):  # (B, 3, H, W) -> (B, 3, H, W)
@@ -270,8 +284,16 @@ class FastSRNet(nn.Module):
         return base + self.body(x)
 
 
-# The shipped fast tier (final: base and built-in models are trained with it).
-FAST_STYLE = FastSpec(widths=(16, 32, 64), blocks=3, norm_low=True, depthwise=False, down="conv", up="nearest")
+# The fast tier's versions (final once models are trained with them). v2: zero padding inside,
+# run on mirrored frame margins (the band along the edges came from the zero padding: issue 13);
+# v3: the same shape with reflect padding in every conv, no margins (benchmarks/style_lab.py).
+FAST_PRESETS = {
+    "v2": FastSpec(widths=(16, 32, 64), blocks=3, norm_low=True, depthwise=False, down="conv", up="nearest"),
+    "v3": FastSpec(widths=(16, 32, 64), blocks=3, norm_low=True, pad="reflect"),
+    "v3-deep": FastSpec(widths=(16, 32, 64), blocks=5, norm_low=True, pad="reflect"),
+}
+FAST_DEFAULT = "v3"
+FAST_STYLE = FAST_PRESETS[FAST_DEFAULT]
 
 
 # ----------------------------------------------------------------------------- factory
@@ -279,7 +301,7 @@ FAST_STYLE = FastSpec(widths=(16, 32, 64), blocks=3, norm_low=True, depthwise=Fa
 def build_net(cfg: NetConfig) -> nn.Module:
     """A fresh network for ``cfg`` (random weights)."""
     if cfg.kind == "style":
-        return StyleNet() if cfg.tier == "quality" else FastStyleNet(FAST_STYLE)
+        return StyleNet() if cfg.tier == "quality" else FastStyleNet(FAST_PRESETS[cfg.fast])
     return SRNet(cfg.scale) if cfg.tier == "quality" else FastSRNet(cfg.scale, cfg.sr_width, cfg.sr_blocks)
 
 
@@ -287,7 +309,14 @@ def net_stride(cfg: NetConfig) -> int:
     """H and W given to the net must be multiples of this."""
     if cfg.kind == "sr":
         return 1
-    return StyleNet.stride if cfg.tier == "quality" else FAST_STYLE.stride
+    return StyleNet.stride if cfg.tier == "quality" else FAST_PRESETS[cfg.fast].stride
+
+
+def net_margin(cfg: NetConfig) -> int:
+    """Mirrored pixels around the frame that the net runs on (``frame_margin``)."""
+    if cfg.kind == "sr":
+        return 0
+    return frame_margin("style", StyleNet.stride) if cfg.tier == "quality" else FAST_PRESETS[cfg.fast].margin
 
 
 def arch_name(cfg: NetConfig) -> str:
@@ -295,10 +324,11 @@ def arch_name(cfg: NetConfig) -> str:
     if cfg.kind == "style":
         if cfg.tier == "quality":
             return "johnson2016-style-zp"  # zero padding inside (was "johnson2016-style": reflection)
-        s = FAST_STYLE
-        return (f"stylecam-fast-v{2 if s.skip else 1}-w{'-'.join(map(str, s.widths))}-b{s.blocks}"
+        s = FAST_PRESETS[cfg.fast]
+        version = 3 if s.pad == "reflect" else 2 if s.skip else 1
+        return (f"stylecam-fast-v{version}-w{'-'.join(map(str, s.widths))}-b{s.blocks}"
                 f"{'-dw' if s.depthwise else ''}{'-in' if s.norm_low else ''}-{s.down}-{s.up}"
-                f"{'-skip' if s.skip else ''}")
+                f"{'-skip' if s.skip else ''}{'-rp' if s.pad == 'reflect' else ''}")
     if cfg.tier == "quality":
         return f"johnson2016-sr-x{cfg.scale}"
     shape = "" if (cfg.sr_width, cfg.sr_blocks) == (FAST_SR_WIDTH, FAST_SR_BLOCKS) else \

@@ -12,7 +12,7 @@ from stylecam.errors import TrainError
 from stylecam.models import check_model
 from stylecam.testing import test_frame
 from trainer import export as E
-from trainer.nets import NetConfig, arch_name, build_net, net_stride, pad_to_multiple
+from trainer.nets import NetConfig, arch_name, build_net, net_margin, net_stride, pad_to_multiple
 
 TRAIN = {"content_weight": 1.0, "style_weight": 3.0, "tv_weight": 1.0, "content_layer": "relu2_2",
          "style_layers": ["relu1_2", "relu2_2", "relu3_3", "relu4_3"], "style_size": 384, "size": 192,
@@ -53,7 +53,7 @@ def test_style_export_keeps_the_contract(tmp_path, tier):
         out = engine.run(frame)
         assert out.shape == (h, w, 3) and out.dtype == np.uint8
         with torch.no_grad():
-            want = E.ContractWrapper(net, net_stride(cfg), 1, margin=2 * net_stride(cfg))(torch.from_numpy(frame)).numpy()
+            want = E.ContractWrapper(net, net_stride(cfg), 1, margin=net_margin(cfg))(torch.from_numpy(frame)).numpy()
         assert (np.abs(out.astype(int) - want.astype(int)) <= 1).mean() >= 0.999
         assert 0 < out.mean() < 255 and out.std() > 0
 
@@ -111,10 +111,10 @@ class Inverted(E.ContractWrapper):
 def test_parity_of_a_broken_graph_is_measured(tmp_path):
     cfg = NetConfig()
     path = export(cfg, tmp_path / "m.onnx")
-    wrapper = E.ContractWrapper(mid_grey_net(cfg), net_stride(cfg), 1, margin=2 * net_stride(cfg))
+    wrapper = E.ContractWrapper(mid_grey_net(cfg), net_stride(cfg), 1, margin=net_margin(cfg))
     image = test_frame(41, 59)
     assert E.check_parity(path, wrapper, image) >= 0.999
-    other = E.ContractWrapper(build_net(cfg).eval(), net_stride(cfg), 1, margin=2 * net_stride(cfg))  # other weights
+    other = E.ContractWrapper(build_net(cfg).eval(), net_stride(cfg), 1, margin=net_margin(cfg))  # other weights
     assert E.check_parity(path, other, image) < 0.5
 
 

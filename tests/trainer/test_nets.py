@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from trainer.nets import (TIERS, FastSpec, FastStyleNet, NetConfig, arch_name, build_net,
-                          count_params, net_stride)
+                          count_params, net_margin, net_stride)
 
 
 @pytest.mark.parametrize("tier", TIERS)
@@ -57,3 +57,43 @@ def test_fast_candidates_build():
 def test_bad_configs_are_refused(bad):
     with pytest.raises(ValueError):
         NetConfig(**bad)
+
+
+# ---------------------------------------------------------------- v3: no frame border to find
+
+def _border_free(net) -> bool:
+    """A constant frame in gives an output that repeats every 2 pixels (the pixel shuffle's
+    phase) right up to the border: nothing in the net knows where the frame ends."""
+    with torch.no_grad():
+        y = net(torch.full((1, 3, 48, 64), 0.4))
+    return bool(torch.allclose(y[..., :-2, :], y[..., 2:, :], atol=1e-5)
+                and torch.allclose(y[..., :, :-2], y[..., :, 2:], atol=1e-5))
+
+
+def _randomised(net):
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn_like(p) * 0.3)  # biases and norm shifts too: zero padding then shows
+    return net.eval()
+
+
+@pytest.mark.parametrize("fast", ["v3", "v3-deep"])
+def test_v3_pads_by_reflection_and_paints_no_border(fast):
+    cfg = NetConfig(fast=fast)
+    assert net_margin(cfg) == 0
+    assert arch_name(cfg).startswith("stylecam-fast-v3-") and arch_name(cfg).endswith("-rp")
+    assert _border_free(_randomised(build_net(cfg)))
+
+
+def test_v2_zero_padding_finds_the_border_and_keeps_its_margins():
+    cfg = NetConfig(fast="v2")
+    assert net_margin(cfg) == 2 * net_stride(cfg)
+    assert arch_name(cfg) == "stylecam-fast-v2-w16-32-64-b3-in-conv-nearest-skip"  # the shipped v2 models' id
+    assert not _border_free(_randomised(build_net(cfg)))
+
+
+def test_default_fast_net_is_v3():
+    assert NetConfig().fast == "v3"
+    with pytest.raises(ValueError, match="unknown fast net 'v9'"):
+        NetConfig(fast="v9")

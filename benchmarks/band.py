@@ -1,0 +1,147 @@
+"""Edge bands: does a style model paint something different along the frame's borders?
+
+    python benchmarks/band.py [--models wave,udnie|all] [--photos 12] [--short 360] [--json FILE]
+
+For each border (top, bottom, left, right) of each held-out photo (Set5 + Set14, never
+trained on), two profiles of the model's output, each against the same profile of the
+input photo, averaged over the photos (issue 13):
+
+- **texture**: the mean texture energy |image - Gaussian blur (sigma 2)| within ``EDGE`` px
+  of the border divided by that in the strip ``INNER`` px in; the output's ratio divided by
+  the photo's (1.0: the border is as textured, relative to the interior, as in the photo);
+- **colour**: the mean colour within ``EDGE`` px minus the strip's, the photo's difference
+  subtracted, averaged over photos (signed, so a systematic band adds up and noise cancels),
+  its largest channel in grey levels.
+
+Targets: texture <= 1.25x and colour <= 6 grey levels at every border. Photos are scaled so
+their short side is ``--short`` (the app's processing sizes are 240-720) and run through the
+model as the app does (``stylecam.engine.Engine``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+EDGE, INNER = (0, 24), (48, 80)
+SIDES = ("top", "bottom", "left", "right")
+TEXTURE_MAX, COLOUR_MAX = 1.25, 6.0
+DATA = ROOT.parent / "shared" / "data"
+
+
+def _strip(img: np.ndarray, side: str, span: tuple[int, int]) -> np.ndarray:
+    """The pixels between ``span[0]`` and ``span[1]`` px in from ``side`` (full length)."""
+    a, b = span
+    h, w = img.shape[:2]
+    return {"top": img[a:b], "bottom": img[h - b:h - a], "left": img[:, a:b], "right": img[:, w - b:w - a]}[side]
+
+
+def texture(img: np.ndarray) -> np.ndarray:
+    """(H, W) texture energy: mean over channels of |image - Gaussian blur sigma 2|."""
+    f = img.astype(np.float32)
+    return np.abs(f - cv2.GaussianBlur(f, (0, 0), 2.0)).mean(axis=2)
+
+
+def profile(img: np.ndarray) -> dict[str, dict]:
+    """Per side: texture energy ratio edge/inner and colour difference edge - inner (RGB)."""
+    t, f = texture(img), img.astype(np.float32)
+    out = {}
+    for side in SIDES:
+        te, ti = _strip(t, side, EDGE).mean(), _strip(t, side, INNER).mean()
+        ce = _strip(f, side, EDGE).reshape(-1, 3).mean(0)
+        ci = _strip(f, side, INNER).reshape(-1, 3).mean(0)
+        out[side] = {"texture": float(te / max(ti, 1e-3)), "colour": (ce - ci)}
+    return out
+
+
+def band(photos: list[np.ndarray], outputs: list[np.ndarray]) -> dict[str, dict]:
+    """Per side over the photo set: texture ratio (output's / photo's) and the extra colour
+    shift (grey levels, largest channel of the mean signed difference)."""
+    if len(photos) != len(outputs) or not photos:
+        raise ValueError("band needs as many outputs as photos, at least one")
+    res = {}
+    for side in SIDES:
+        po = [profile(o)[side] for o in outputs]
+        pp = [profile(p)[side] for p in photos]
+        tex = np.mean([x["texture"] for x in po]) / np.mean([x["texture"] for x in pp])
+        shift = np.mean([o["colour"] - p["colour"] for o, p in zip(po, pp)], axis=0)
+        res[side] = {"texture": round(float(tex), 3), "colour": round(float(np.abs(shift).max()), 2)}
+    return res
+
+
+def worst(res: dict[str, dict]) -> dict:
+    """The worst border's texture and colour figures and whether both targets hold."""
+    side_t = max(res, key=lambda s: res[s]["texture"])
+    side_c = max(res, key=lambda s: res[s]["colour"])
+    t, c = res[side_t]["texture"], res[side_c]["colour"]
+    return {"texture": t, "texture_side": side_t, "colour": c, "colour_side": side_c,
+            "passes": bool(t <= TEXTURE_MAX and c <= COLOUR_MAX)}
+
+
+def held_out(short: int, count: int) -> list[np.ndarray]:
+    """Set5 + Set14 photos (RGB), short side ``short``, sorted by name, the first ``count``."""
+    paths = sorted((DATA / "sr" / "Set5").glob("*.png")) + sorted((DATA / "sr" / "Set14").glob("*.png"))
+    out = []
+    for p in paths[:count]:
+        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+        if img is None:
+            continue
+        h, w = img.shape[:2]
+        k = short / min(h, w)
+        img = cv2.resize(img, (round(w * k), round(h * k)), interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_CUBIC)
+        out.append(np.ascontiguousarray(img[:, :, ::-1]))
+    return out
+
+
+def measure(path: str | Path, photos: list[np.ndarray], precision: str = "float") -> dict:
+    from stylecam.engine import Engine
+
+    eng = Engine(str(path), device="cpu", precision=precision)
+    outs = [eng.run(p) for p in photos]
+    res = band(photos, outs)
+    return {"sides": res, **worst(res)}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--models", default="all", help="comma-separated names or .onnx paths, or 'all' styles")
+    p.add_argument("--photos", type=int, default=12)
+    p.add_argument("--short", type=int, default=360, help="short side the photos are scaled to")
+    p.add_argument("--precision", default="float", choices=("float", "int8"))
+    p.add_argument("--json", type=Path)
+    args = p.parse_args(argv)
+    from stylecam.models import Catalog
+
+    cat = Catalog()
+    if args.models == "all":
+        models = [(m.name, m.path) for m in cat.models() if m.kind == "style"]
+    else:
+        models = [(n, cat.resolve(n.strip(), kind="style").path) for n in args.models.split(",") if n.strip()]
+    photos = held_out(args.short, args.photos)
+    if not photos:
+        print(f"band: no held-out photos in {DATA / 'sr'}", file=sys.stderr)
+        return 2
+    rows = {}
+    print(f"| model | worst texture (side) | worst colour shift (side) | ≤ {TEXTURE_MAX}× and ≤ {COLOUR_MAX:g} |")
+    print("|---|---:|---:|:-:|")
+    for name, path in models:
+        r = measure(path, photos, args.precision)
+        rows[name] = r
+        print(f"| {name} | {r['texture']:.2f}× ({r['texture_side']}) | {r['colour']:.1f} ({r['colour_side']}) | "
+              f"{'yes' if r['passes'] else 'no'} |", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps({"photos": len(photos), "short": args.short, "precision": args.precision,
+                                         "models": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,48 @@
+"""benchmarks/band.py: the edge-band metric, on pictures made here."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+import band  # noqa: E402
+
+
+def photo(h=180, w=240, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([100 + 60 * np.sin(xx / 9 + c) * np.cos(yy / 13) for c in range(3)], -1)
+    return np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8)
+
+
+def test_an_unchanged_photo_has_no_band():
+    photos = [photo(seed=s) for s in range(3)]
+    res = band.band(photos, photos)
+    for side in band.SIDES:
+        assert res[side] == {"texture": 1.0, "colour": 0.0}
+    assert band.worst(res)["passes"]
+
+
+def test_a_texture_band_and_a_colour_band_are_found_on_their_sides():
+    photos = [photo(seed=s) for s in range(3)]
+    outs = []
+    rng = np.random.default_rng(9)
+    for p in photos:
+        o = p.astype(np.float32)
+        o[:, :20] += rng.normal(0, 40, o[:, :20].shape)  # streaks along the left edge
+        o[-16:, :, 0] += 30  # a red strip along the bottom
+        outs.append(np.clip(o, 0, 255).astype(np.uint8))
+    res = band.band(photos, outs)
+    w = band.worst(res)
+    assert w["texture_side"] == "left" and w["texture"] > 2
+    assert w["colour_side"] == "bottom" and 15 < w["colour"] <= 30
+    assert res["right"]["texture"] == pytest.approx(1.0, abs=0.05)
+    assert not w["passes"]
+
+
+def test_band_needs_matching_lists():
+    with pytest.raises(ValueError):
+        band.band([photo()], [])
