@@ -107,3 +107,10 @@ def test_the_wheel_carries_the_models_and_runs_them_from_elsewhere(tmp_path):
                             "print(Catalog().resolve('wave').path)"],
                            cwd=work, env=env, capture_output=True, text=True, timeout=120)
     assert where.stdout.strip() == str(site / "stylecam" / "assets" / "wave.onnx"), where.stderr
+    # and its window starts on a style (a new user: no settings), over the demo photo
+    ini = work / "settings.ini"
+    env.update(QT_QPA_PLATFORM="offscreen", STYLECAM_SETTINGS=str(ini))
+    done = subprocess.run([sys.executable, "-m", "stylecam.gui.app", "--source", "demo", "--quit-after", "2"],
+                          cwd=work, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "style=wave" in ini.read_text()
