@@ -136,7 +136,10 @@ def int8_verdict(info: ModelInfo, threads: int = 2, cache: Path | None = None) -
                 return verdict
             except TypeError:  # written by another version: measure again
                 pass
-        verdict = measure(info, threads)
+        try:
+            verdict = measure(info, threads)
+        except Exception:  # a file onnxruntime refuses: run the float model, whose load says why
+            return Verdict(False, 0.0, 0.0, 0, cpu_isa())
         _known[key] = verdict
         saved[key] = asdict(verdict) | {"model": info.name}
         try:

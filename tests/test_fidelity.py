@@ -2,6 +2,8 @@
 
 import json
 
+import onnx
+
 import pytest
 
 from stylecam import fidelity
@@ -79,3 +81,18 @@ def test_a_read_only_cache_costs_time_not_a_failure(isolated_catalog, tmp_path):
     blocked = tmp_path / "not_a_folder"
     blocked.write_text("a file where the cache folder would be")
     assert fidelity.int8_verdict(info, cache=blocked).ok
+
+
+def test_a_variant_that_cannot_run_falls_back_to_float(isolated_catalog):
+    _, user = isolated_catalog
+    model = write_model(user / "odd.onnx", "invert", name="odd")
+    bad = write_model(user / "odd.int8.onnx", "invert", name="odd",
+                      meta={"stylecam.precision": "int8", "stylecam.variant_of": sha256_file(model)})
+    proto = onnx.load(str(bad))
+    proto.graph.node[0].op_type = "NoSuchOp"  # keeps the contract on paper, onnxruntime refuses it
+    onnx.save(proto, str(bad))
+    info = Catalog().resolve("odd")
+    assert info.int8_path == bad
+    engine = Engine(info, device="cpu", precision="auto")
+    assert engine.precision == "float"
+    assert not fidelity.int8_verdict(info).ok and fidelity._known == {}  # not kept: tried again next time
