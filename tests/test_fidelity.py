@@ -3,7 +3,6 @@
 import json
 
 import onnx
-
 import pytest
 
 from stylecam import fidelity
