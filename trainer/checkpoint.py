@@ -89,13 +89,36 @@ def _init_from_model(net: torch.nn.Module, path: Path, ncfg: NetConfig, log) -> 
         proto = onnx.load(str(path))
     except Exception as exc:
         raise UsageError(f"--init {path}: not an ONNX model ({type(exc).__name__})") from None
-    state = {i.name[len("net."):]: torch.from_numpy(numpy_helper.to_array(i).copy())
-             for i in proto.graph.initializer if i.name.startswith("net.")}
+    state = _model_state(proto, numpy_helper)
     have = {p.key: p.value for p in proto.metadata_props}.get("stylecam.arch", "?")
     if not state or not _loads_into(net, state):
         raise UsageError(f"--init {path}: its {have} weights do not fit this {arch_name(ncfg)} net")
     log(f"note: starting from the weights of {path.name} ({have})")
     return f"{path} ({have})"
+
+
+def _model_state(proto, numpy_helper) -> dict:
+    """The net's state dict from a model file: each Conv's and InstanceNormalization's weight
+    and bias, named by the node's scope (``/net/body/body.3/a/conv/Conv`` -> ``body.3.a.conv``);
+    read through the nodes because the exporter stores equal tensors (an untrained norm's
+    ones and zeros) only once, the others as ``Identity`` nodes of it."""
+    arrays = {i.name: i for i in proto.graph.initializer}
+    alias = {n.output[0]: n.input[0] for n in proto.graph.node if n.op_type == "Identity" and n.input[0] in arrays}
+    state = {}
+    for node in proto.graph.node:
+        if node.op_type not in ("Conv", "InstanceNormalization") or not node.name.startswith("/net/"):
+            continue
+        scope: list[str] = []
+        for part in node.name.split("/")[2:-1]:
+            if scope and part.startswith(scope[-1] + "."):
+                scope[-1] = part  # "body" then "body.3": the Sequential's child
+            else:
+                scope.append(part)
+        for key, name in zip(("weight", "bias"), node.input[1:3]):
+            name = alias.get(name, name)
+            if name in arrays:
+                state[".".join(scope + [key])] = torch.from_numpy(numpy_helper.to_array(arrays[name]).copy())
+    return state
 
 
 def _shift_blocks(state: dict, blocks: int | None) -> dict:

@@ -1,0 +1,86 @@
+"""Starting a net from another: a shipped model file (--init MODEL.onnx), the v2 base in a v3 or
+deeper net, and multi-scale style targets."""
+
+import pytest
+import torch
+
+from stylecam.errors import UsageError
+from trainer.checkpoint import _init_from_model, _shift_blocks
+from trainer.export import export_model
+from trainer.losses import style_targets
+from trainer.nets import NetConfig, arch_name, build_net, net_stride
+from trainer.train import TrainConfig, Trainer
+
+
+def shipped_v2(tmp_path):
+    """A v2 model file with random weights, as the built-in styles were made."""
+    torch.manual_seed(1)
+    cfg = NetConfig(fast="v2")
+    net = build_net(cfg).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.mul_(0.5)
+    path = export_model(net, tmp_path / "old.onnx", kind="style", name="old", scale=1, arch=arch_name(cfg),
+                        stride=net_stride(cfg), train={}, source_sha256="ab" * 32)
+    return net, path
+
+
+def test_a_v3_net_starts_from_a_v2_model_file(tmp_path):
+    old, path = shipped_v2(tmp_path)
+    cfg = NetConfig(fast="v3")
+    net = build_net(cfg)
+    used = _init_from_model(net, path, cfg, log=lambda m: None)
+    assert "stylecam-fast-v2" in used
+    mine = net.state_dict()
+    for k, v in old.state_dict().items():
+        assert torch.equal(mine[k], v), k
+
+
+def test_extra_blocks_of_a_deeper_net_start_as_the_identity(tmp_path):
+    _, path = shipped_v2(tmp_path)
+    nets = {}
+    for fast in ("v3", "v3-deep"):
+        cfg = NetConfig(fast=fast)
+        nets[fast] = build_net(cfg).eval()
+        _init_from_model(nets[fast], path, cfg, log=lambda m: None)
+    x = torch.rand(1, 3, 40, 56)
+    with torch.no_grad():
+        assert torch.allclose(nets["v3"](x), nets["v3-deep"](x), atol=1e-6)
+
+
+def test_shift_blocks_renumbers_only_the_layers_after_the_blocks():
+    state = {f"body.{i}.a.conv.weight": i for i in (3, 4, 5)} | {"body.2.conv.weight": 2, "body.6.conv.conv.weight": 6,
+                                                                  "last.weight": 9}
+    got = _shift_blocks(state, 5)
+    assert got["body.8.conv.conv.weight"] == 6 and got["body.5.a.conv.weight"] == 5 and got["body.2.conv.weight"] == 2
+    assert got["last.weight"] == 9 and "body.6.conv.conv.weight" not in got
+    assert _shift_blocks(state, 3) == state
+
+
+def test_a_model_that_does_not_fit_is_one_line(tmp_path):
+    _, path = shipped_v2(tmp_path)
+    cfg = NetConfig(kind="sr", scale=4)
+    with pytest.raises(UsageError, match=r"^--init .*old.onnx: its stylecam-fast-v2-\S+ weights do not fit this "
+                                         r"stylecam-fastsr-v1-x4 net$"):
+        _init_from_model(build_net(cfg), path, cfg, log=lambda m: None)
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(UsageError, match="not an ONNX model"):
+        _init_from_model(build_net(NetConfig()), bad, NetConfig(), log=lambda m: None)
+
+
+def test_multi_scale_targets_are_the_mean_of_each_scale(photos, painting, tmp_path):
+    base = dict(name="t", style=str(painting), content=str(photos), size=40, batch=2, steps=1, init="scratch",
+                style_size=48)
+    one = Trainer(TrainConfig(**base), tmp_path / "a", quiet=True)
+    two = Trainer(TrainConfig(**base, style_scales=(1, 2)), tmp_path / "b", quiet=True)
+    big = style_targets(two.vgg, two.styles[1], two.lcfg)
+    assert max(two.styles[1].shape[-2:]) == 96
+    for layer, g in two.grams.items():
+        assert torch.allclose(g, (one.grams[layer] + big[layer]) / 2, atol=1e-6)
+
+
+@pytest.mark.parametrize("scales", [(), (1, 0), (-1,)])
+def test_bad_style_scales_are_refused(scales):
+    with pytest.raises(UsageError, match="--style-scales must be positive numbers"):
+        TrainConfig(style_scales=scales)
