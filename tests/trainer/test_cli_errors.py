@@ -135,3 +135,26 @@ def test_a_run_too_short_for_a_style_says_so(capsys, photos, painting, tmp_path)
     code, _, err = run(capsys, "--sr", 2, "--name", "up", "--content", photos, *TINY, "--loss", "pixel",
                        "--no-int8", "--out", tmp_path / "up.onnx")
     assert code == 0 and "warning" not in err, err
+
+
+def test_export_on_a_full_disk_is_one_line_and_leaves_no_part(tmp_path, monkeypatch):
+    import errno
+
+    import onnx
+
+    from stylecam.errors import OutputError
+    from trainer import export as E
+    from trainer.nets import NetConfig, arch_name, build_net, net_stride
+
+    def full(*_a, **_k):  # what onnx.save meets on a full disk
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(onnx, "save", full)
+    cfg = NetConfig(tier="fast")
+    (tmp_path / "out").mkdir()
+    out = tmp_path / "out" / "m.onnx"
+    with pytest.raises(OutputError) as e:
+        E.export_model(build_net(cfg), out, kind="style", name="m", scale=1, arch=arch_name(cfg),
+                       stride=net_stride(cfg), train={})
+    assert str(e.value) == f"cannot write {out}: No space left on device"
+    assert os.listdir(tmp_path / "out") == []  # no model, no .part
