@@ -21,7 +21,7 @@ from typing import Sequence
 
 from stylecam.cli import EXIT_INTERRUPTED, ArgumentParser, run_cli
 from stylecam.errors import ModelError, StylecamError, UsageError
-from stylecam.inputs import check_file
+from stylecam.inputs import check_file, check_pixels, image_size
 
 from .delivery import Delivery, check_out, run_carefully, warn_if_short
 from stylecam.models import Catalog, builtin_dir, install_model, sha256_file, user_dir
@@ -157,6 +157,8 @@ def _check(args, mode: str) -> None:
         check_out(args, mode)
     if args.painting and not args.resume:
         check_file(args.painting, "painting ")  # a folder, a pipe or an empty file, named as such
+        if (size := image_size(args.painting)) is not None:  # refused from its header, not after gigabytes
+            check_pixels(f"painting {args.painting}", *size)
     if args.content and not args.resume and Path(args.content).exists() and not Path(args.content).is_dir():
         check_file(args.content, "content ")
 

@@ -68,7 +68,11 @@ def test_inputs_are_named_for_what_they_are(capsys, photos, painting, tmp_path, 
     empty.touch()
     pipe = tmp_path / "pipe.mp4"
     os.mkfifo(pipe)
+    huge = tmp_path / "huge.png"  # a real PNG whose header says 10000x6000 (60 MP; the limit is 50)
+    _blank_png(huge, 10_000, 6_000)
     cases = [
+        ([huge, "--content", photos], f"painting {huge}: 10000x6000 is 60 megapixels; stylecam takes at most 50 "
+                                      "(about 110 bytes a pixel in the model): scale it down first"),
         ([folder, "--content", photos], f"painting {folder}: is a folder, not a file"),  # was "no such file"
         ([pipe, "--content", photos], f"painting {pipe}: is not a regular file (a pipe); give a file"),
         ([painting, "--content", empty], f"content {empty}: the file is empty"),
@@ -80,6 +84,19 @@ def test_inputs_are_named_for_what_they_are(capsys, photos, painting, tmp_path, 
         code, out, err = run(capsys, *argv, "--name", "x", *TINY)
         assert (code, out, err) == (2, "", f"stylecam-train: {message}\n")
         assert snapshot(tmp_path) == before and not runs_in_tmp.exists()
+
+
+def _blank_png(path, width, height):
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    z = zlib.compressobj(1)
+    rows = b"\0" * (1 + 3 * width) * 100
+    body = b"".join(z.compress(rows) for _ in range(height // 100)) + z.flush()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", body) + chunk(b"IEND", b""))
 
 
 def test_a_run_folder_that_cannot_be_written_is_one_line(capsys, photos, painting, tmp_path):
