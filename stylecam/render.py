@@ -7,7 +7,13 @@ encoder. Timestamps are copied and audio streams are remuxed untouched.
 Every output is written to a hidden temporary name beside it and renamed at the end, so an
 existing file is never half-overwritten. Ctrl-C finishes the file with the frames done
 (a playable video) and exits 130. A truncated input is rendered as far as it decodes, the
-file is kept, and the command says so and exits 2.
+file is kept, and the command says so and exits 2. A model that fails at run time, or a
+write that fails (a full disk), stops the render with one line saying how many frames the
+kept file really holds, or that nothing was kept (exit 2). A finished render says where its
+file went. Pictures over ``inputs.MAX_PIXELS`` are refused from their header.
+
+The command (here) -> ``render_plan`` (each input's job and output, checked before anything
+is written) -> ``render_run`` (one job; a video through ``stages.run_pipeline``).
 """
 
 from __future__ import annotations
