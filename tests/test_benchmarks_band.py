@@ -22,7 +22,7 @@ def test_an_unchanged_photo_has_no_band():
     photos = [photo(seed=s) for s in range(3)]
     res = band.band(photos, photos)
     for side in band.SIDES:
-        assert res[side] == {"texture": 1.0, "colour": 0.0}
+        assert res[side] == {"texture": 1.0, "colour": 0.0, "colour_fit": 0.0}
     assert band.worst(res)["passes"]
 
 
@@ -46,3 +46,15 @@ def test_a_texture_band_and_a_colour_band_are_found_on_their_sides():
 def test_band_needs_matching_lists():
     with pytest.raises(ValueError):
         band.band([photo()], [])
+
+
+def test_a_global_colour_change_is_no_band_once_its_map_is_fitted():
+    photos = []
+    for s in range(4):  # darker towards the bottom, like ground under sky
+        p = photo(seed=s).astype(np.float32)
+        p *= np.linspace(1.0, 0.5, p.shape[0])[:, None, None]
+        photos.append(p.astype(np.uint8))
+    outs = [np.clip((p.astype(np.float32) - 90) * 1.8 + 128, 0, 255).astype(np.uint8)[..., ::-1] for p in photos]
+    res = band.band(photos, outs)
+    assert res["bottom"]["colour"] > 6  # the raw definition counts the contrast change
+    assert all(res[s]["colour_fit"] < 1.5 for s in band.SIDES)

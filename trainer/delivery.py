@@ -113,6 +113,8 @@ def warn_if_short(trainer, log) -> None:
     cfg = trainer.cfg
     if cfg.mode != "style" or trainer.fits_left or cfg.steps >= SHORT_RUN:
         return
+    if cfg.init not in ("base", "scratch"):  # a fine-tune of a trained style (--init MODEL or run)
+        return
     budget = f" (all that fits in --minutes {cfg.minutes:g} at this speed)" if cfg.minutes else ""
     log(f"warning: {cfg.steps} steps{budget} is far too short to learn more than a tint of the painting; "
         f"the built-in styles took 700-7,000 steps")
