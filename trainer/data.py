@@ -20,6 +20,7 @@ import torch
 
 from stylecam.errors import InputError, UsageError
 from stylecam.frames import imresize
+from stylecam.inputs import MAX_PIXELS, image_size
 
 DEGRADATIONS = ("paper", "bicubic")
 
@@ -30,7 +31,11 @@ MAX_VIDEO_FRAMES = 400
 
 
 def read_image(path: str | Path) -> np.ndarray | None:
-    """(H, W, 3) uint8 RGB, or None when the file is not a readable picture."""
+    """(H, W, 3) uint8 RGB, or None when the file is not a readable picture (or one over
+    ``stylecam.inputs.MAX_PIXELS``, refused from its header before it is decoded)."""
+    size = image_size(path) if Path(path).is_file() else None
+    if size and size[0] * size[1] > MAX_PIXELS:
+        return None
     data = np.fromfile(str(path), dtype=np.uint8) if Path(path).is_file() else None
     if data is None or data.size == 0:
         return None

@@ -312,7 +312,8 @@ class Trainer:
         """
         c = self.cfg
         self.net.train()
-        bar = tqdm(total=c.steps, initial=self.step, desc=c.name or c.mode, unit="step",
+        # --minutes: no total (so no absurd ETA) until the steps are fitted to the measured speed
+        bar = tqdm(total=None if self.fits_left else c.steps, initial=self.step, desc=c.name or c.mode, unit="step",
                    disable=self.quiet, dynamic_ncols=True, mininterval=0.5)
         interrupted = False
         started, cap = time.perf_counter(), c.steps
@@ -339,7 +340,9 @@ class Trainer:
                 bar.update(1)
                 if self.fits_left:
                     self.fit_steps(time.perf_counter() - started, cap)
-                    bar.total = c.steps
+                    if not self.fits_left:
+                        bar.total = c.steps
+                        bar.refresh()
                 if self.step % c.checkpoint_every == 0 or self.step == c.steps:
                     if self.collapsed():
                         bar.n = self.step

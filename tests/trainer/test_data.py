@@ -91,3 +91,21 @@ def test_degrade_bicubic_is_the_benchmark_protocol():
     lr = D.degrade(D.to_tensor(frame[None]), 4, "bicubic")
     assert np.array_equal(D.to_uint8(lr)[0], imresize(frame, 1 / 4))  # MATLAB-style, no blur
     assert not np.array_equal(D.to_uint8(D.degrade(D.to_tensor(frame[None]), 4))[0], imresize(frame, 1 / 4))
+
+
+def test_a_photo_over_the_pixel_limit_is_skipped_from_its_header(tmp_path, png):
+    import struct
+    import zlib
+
+    from trainer.data import load_content
+    from stylecam.testing import test_frame
+
+    folder = tmp_path / "photos"
+    for i in range(2):
+        png(folder / f"p{i}.png", test_frame(60, 84, seed=i))
+    ihdr = struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0)  # a 20000x20000 RGB header, no pixels
+    chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    (folder / "huge.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk)
+    content = load_content(folder, 40)
+    assert len(content) == 2
+    assert [p.rsplit("/", 1)[-1] for p in map(str, content.skipped)] == ["huge.png"]
