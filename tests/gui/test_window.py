@@ -85,9 +85,11 @@ def test_record_start_stop_gives_a_playable_file(qtbot, make_window, tmp_path):
     assert len(times) == frames >= 30
     assert s.average_rate == 30
     # timestamps from capture time: a 30 fps source plays at 30 fps
-    # (a loaded machine may skip a frame now and then; the gaps then stay in the file)
-    assert all(b > a for a, b in zip(times, times[1:]))
-    assert 0.8 / 30 < (times[-1] - times[0]) / (len(times) - 1) < 1.5 / 30
+    # (a loaded machine skips frames, and the capture catches up after a late one: the gaps and
+    # the short steps stay in the file, so the typical step, the median, is the source's 1/30 s)
+    steps = sorted(b - a for a, b in zip(times, times[1:]))
+    assert steps[0] > 0
+    assert 0.8 / 30 < steps[len(steps) // 2] < 1.5 / 30
     assert not w.record_button.isChecked()
 
 
