@@ -169,6 +169,27 @@ def style_models(names: str | None) -> list[ModelInfo]:
     return [m for m in Catalog([(builtin_dir(), "builtin")]).models() if m.kind == "style"]
 
 
+def with_painting(tile: np.ndarray, model: ModelInfo, side: int | None = None) -> np.ndarray:
+    """The tile with the model's painting inset in its top-right corner (a third of the tile's
+    width, white frame): each style beside what it learnt from. The painting is the model's
+    icon (``NAME.png`` beside it) or, larger, its recorded file in ../shared/data/styles."""
+    side = side or tile.shape[1] // 3
+    painting = DATA / "styles" / Path(str(model.train.get("style", ""))).name if model.train.get("style") else None
+    icon = Path(model.path).with_suffix(".png")
+    src = painting if painting is not None and painting.is_file() else icon if icon.is_file() else None
+    if src is None:
+        return tile
+    pic = read_rgb(src)
+    ph = max(1, round(side * pic.shape[0] / pic.shape[1]))
+    if ph > tile.shape[0] // 2:
+        ph, side = tile.shape[0] // 2, max(1, round(tile.shape[0] // 2 * pic.shape[1] / pic.shape[0]))
+    out = tile.copy()
+    x0, y0 = tile.shape[1] - side - 4, 4
+    out[y0 - 2:y0 + ph + 2, x0 - 2:x0 + side + 2] = 255
+    out[y0:y0 + ph, x0:x0 + side] = cv2.resize(pic, (side, ph), interpolation=cv2.INTER_AREA)
+    return out
+
+
 def gallery(photo: np.ndarray, models: list[ModelInfo], tile: int, run_side: int | None,
             photo_credit: str, columns: int | None = None) -> np.ndarray:
     """The photo then each style on it, ``tile`` px wide, labelled, in a grid."""
@@ -178,8 +199,8 @@ def gallery(photo: np.ndarray, models: list[ModelInfo], tile: int, run_side: int
     src = frames.resize(photo, *frames.fit_max_side(h, w, run_side)) if run_side else photo
     tiles = [labelled(frames.resize(photo, th, tile), "Photo", photo_credit, band)]
     for m in models:
-        out = Engine(m, device="cpu").run(src)
-        tiles.append(labelled(frames.resize(out, th, tile), m.label, m.credit, band))
+        out = frames.resize(Engine(m, device="cpu").run(src), th, tile)
+        tiles.append(labelled(with_painting(out, m), m.label, m.credit, band))
     if not columns:  # fewest empty slots, then closest to 4 across
         n = len(tiles)
         columns = n if n <= 4 else min((3, 4, 5), key=lambda c: (-n % c, abs(c - 4)))
