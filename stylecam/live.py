@@ -118,7 +118,8 @@ class Pipeline:
     def __init__(self, source: Source | None = None, *, device: str = "auto",
                  threads: int | None = None, on_frame=_ignore, on_error=_ignore,
                  on_status=_ignore, on_end=_ignore, on_model=_ignore, on_model_failed=_ignore,
-                 retry_s: float = RETRY_SECONDS, precision: str = "auto"):
+                 retry_s: float = RETRY_SECONDS, precision: str = "auto", on_blend=_ignore,
+                 on_blend_failed=_ignore):
         self.stats = Stats()
         self.slot = LatestSlot()
         self.display = LatestSlot()
@@ -126,7 +127,8 @@ class Pipeline:
         self.retry_s = retry_s
         self.worker = Worker(self.slot, self.stats, device=device, threads=threads, precision=precision,
                              on_result=self._result, on_error=on_error, on_model=on_model,
-                             on_model_failed=on_model_failed)
+                             on_model_failed=on_model_failed, on_blend=on_blend,
+                             on_blend_failed=on_blend_failed)
         self.source = source
         self.capture: CaptureLoop | None = None
 

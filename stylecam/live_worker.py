@@ -4,6 +4,11 @@
     LatestSlot ──▶ Worker._run: process(frame) (resize → model → blend, Steady) ──▶ sinks
                                                                             └──▶ on_result
     select(model) ──▶ ModelLoader (cache, or load + warm up) ──▶ Worker switches to it
+    select_blend(model) ──▶ a second ModelLoader (same cache) ──▶ Worker mixes it in
+
+A blend (issue 14's fallback: no shared-trunk net yet) runs the second style's model on the
+frame too and mixes the two outputs (``blend.BlendedStyle``); the mix is read per frame
+(``set_mix``), so moving it never waits for anything.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import frames
+from .blend import BlendedStyle, BlendInfo
 from .engine import Engine
 from .errors import StylecamError
 from .live_parts import LatestSlot, Result, Stats, _ignore
@@ -53,12 +59,13 @@ class ModelLoader:
 
     def __init__(self, *, device: str = "auto", threads: int | None = None, spin: bool = False,
                  precision: str = "auto", cache_size: int = 3, on_loaded=_ignore, on_error=_ignore,
-                 on_model_failed=_ignore):
+                 on_model_failed=_ignore, shared: "ModelLoader | None" = None):
         self.device, self.threads, self.spin, self.precision = device, threads, spin, precision
         self.cache_size = cache_size
         self.on_loaded, self.on_error, self.on_model_failed = on_loaded, on_error, on_model_failed
-        self._cache: collections.OrderedDict = collections.OrderedDict()
-        self._cache_lock = threading.Lock()
+        # ``shared``: another loader's cache (the blend's loader uses the main one's)
+        self._cache: collections.OrderedDict = shared._cache if shared else collections.OrderedDict()
+        self._cache_lock = shared._cache_lock if shared else threading.Lock()
         self._wanted = LatestSlot()  # load requests: newest wins
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="stylecam-loader", daemon=True)
@@ -131,12 +138,23 @@ class Worker:
 
     def __init__(self, slot: LatestSlot, stats: Stats | None = None, *, device: str = "auto",
                  threads: int | None = None, spin: bool = False, cache_size: int = 3, on_result=_ignore,
-                 on_error=_ignore, on_model=_ignore, on_model_failed=_ignore, precision: str = "auto"):
+                 on_error=_ignore, on_model=_ignore, on_model_failed=_ignore, precision: str = "auto",
+                 on_blend=_ignore, on_blend_failed=_ignore):
         self.slot, self.stats = slot, stats or Stats()
         self.on_result, self.on_error, self.on_model = on_result, on_error, on_model
         self.loader = ModelLoader(device=device, threads=threads, spin=spin, precision=precision,
                                   cache_size=cache_size, on_loaded=self._loaded, on_error=on_error,
                                   on_model_failed=on_model_failed)
+        # the blend's second style loads on a thread of its own, so a request for it and one
+        # for the main style (both at start-up) never replace each other
+        self.on_blend = on_blend
+        self.blend_loader = ModelLoader(device=device, threads=threads, spin=spin, precision=precision,
+                                        cache_size=cache_size, on_loaded=self._blend_loaded,
+                                        on_error=on_error, on_model_failed=on_blend_failed, shared=self.loader)
+        self._blend_engine: Engine | None = None  # the second style (None: no blend)
+        self._blend_generation = 0
+        self._mix = 0.5  # share of the second style, 0..1
+        self._blended: BlendedStyle | None = None  # worker thread only
         self.sinks: list = []
         self._settings = Settings()
         self._size_p: int | None = None
@@ -152,11 +170,13 @@ class Worker:
     def start(self) -> "Worker":
         self._thread.start()
         self.loader.start()
+        self.blend_loader.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self.loader.stop(timeout)
+        self.blend_loader.stop(timeout)
         if self._thread.is_alive():
             self._thread.join(timeout)
 
@@ -166,7 +186,7 @@ class Worker:
 
     @spin.setter
     def spin(self, value: bool) -> None:
-        self.loader.spin = value
+        self.loader.spin = self.blend_loader.spin = value
 
     def load(self, info: ModelInfo) -> Engine:
         """A session for ``info`` (blocking; cached)."""
@@ -189,6 +209,39 @@ class Worker:
         self._engine = engine
         self.on_model(engine.info, engine.device if engine.precision == "float" else
                       f"{engine.device} {engine.precision}")
+
+    def select_blend(self, model: ModelInfo | None) -> None:
+        """Mix ``model`` (a style) into the current style once its session is ready; None: no blend."""
+        self._blend_generation += 1
+        if model is None:
+            self._blend_engine = None
+            self.on_blend(None, "")
+            return
+        self.blend_loader.request(self._blend_generation, model)
+
+    def _blend_loaded(self, generation: int, engine: Engine) -> None:
+        if generation != self._blend_generation:
+            return
+        if engine.info.kind != "style":
+            self.on_error(f"{engine.info.name} is not a style; it cannot be blended")
+            return
+        if self.stats is not None:
+            self.stats.reset_model()
+        self._blend_engine = engine
+        self.on_blend(engine.info, engine.device if engine.precision == "float" else
+                      f"{engine.device} {engine.precision}")
+
+    def set_mix(self, mix: float) -> None:
+        """The second style's share, 0..1 (0: the first style alone); read per frame."""
+        self._mix = min(1.0, max(0.0, float(mix)))
+
+    @property
+    def mix(self) -> float:
+        return self._mix
+
+    @property
+    def blend_engine(self) -> Engine | None:
+        return self._blend_engine
 
     def set_settings(self, strength: float | None = None, preserve_color: bool | None = None,
                      size_p: int | None | str = "keep", steady: bool | None = None) -> None:
@@ -219,6 +272,20 @@ class Worker:
         self.sinks = [s for s in self.sinks if s is not sink]
 
     # -- the frame path (worker thread) -----------------------------------------------------
+    def _style_for(self, engine: Engine):
+        """What runs as the style this frame: the engine, or it blended with the second style
+        at the current mix (the same ``BlendedStyle`` while the two engines stay, so Steady
+        carries on as the mix moves)."""
+        other, mix = self._blend_engine, self._mix
+        if other is None or mix <= 0 or other is engine or other.info.path == engine.info.path:
+            return engine  # no blend, none of it, or the same style twice
+        b = self._blended
+        if b is None or b.engines[0] is not engine or b.engines[1] is not other:
+            b = self._blended = BlendedStyle([engine, other], [1 - mix, mix])
+        b.weights = [1 - mix, mix]
+        b.info = BlendInfo(f"{engine.info.name}:{round(1 - mix, 2):g},{other.info.name}:{round(mix, 2):g}")
+        return b
+
     def process(self, frame: np.ndarray) -> tuple[np.ndarray, float, str]:
         """Run the current model on one frame: (image, model ms, model name)."""
         engine, settings = self._engine, self._settings
@@ -237,12 +304,14 @@ class Worker:
             # so it never blends with another model's picture.
             settings = Settings(settings.strength, settings.preserve_color, max_side,
                                 stabilize=STEADY if self._steady else 0.0)
-            if self._processor is None or self._processor.style is not engine:
-                self._processor = Processor(engine, None, settings)
+            style = self._style_for(engine)
+            if self._processor is None or self._processor.style is not style:
+                self._processor = Processor(style, None, settings)
             self._processor.settings = settings
             if not self._steady:
                 self._processor.reset()  # turned back on later, it must not blend with old frames
             out = self._processor(frame)
+            return out, (time.perf_counter() - t0) * 1000.0, style.info.name
         return out, (time.perf_counter() - t0) * 1000.0, engine.info.name
 
     def _run(self) -> None:

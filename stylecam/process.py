@@ -46,6 +46,9 @@ class Staged:
 class Processor:
     """Style model (optional) then super-resolution model (optional) on each frame.
 
+    The style is anything with ``.info`` and ``.run``: an ``Engine``, or a
+    ``blend.BlendedStyle`` (several style models on the frame, their outputs mixed).
+
     The style runs at ``settings.max_side`` and comes back to the frame's size, so strength
     and preserve-colour mix pixels that line up. With ``settings.stabilize`` > 0 the style
     output is blended with the previous one carried along the input's optical flow (calls

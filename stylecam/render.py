@@ -11,6 +11,8 @@ file is kept, and the command says so and exits 2. A model that fails at run tim
 write that fails (a full disk), stops the render with one line saying how many frames the
 kept file really holds, or that nothing was kept (exit 2). A finished render says where its
 file went. Pictures over ``inputs.MAX_PIXELS`` are refused from their header.
+``--style "wave:0.6,starry_night:0.4"`` is a blend: each style's model runs on every frame
+and the outputs are mixed (``blend``), written as ``clip_wave-starry_night.mp4``.
 
 The command (here) -> ``render_plan`` (each input's job and output, checked before anything
 is written) -> ``render_run`` (one job; a video through ``stages.run_pipeline``).
@@ -23,6 +25,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from .blend import Blend, BlendedStyle, resolve_blend
 from .cli import ArgumentParser, EXIT_INTERRUPTED, EXIT_USER_ERROR, fail, run_cli
 from .engine import CPU, DEVICES, PRECISIONS, Engine, _providers, default_threads
 from .errors import OutputError, StylecamError, UnknownModelError, UsageError
@@ -41,7 +44,9 @@ def build_parser() -> ArgumentParser:
                               "(what decoded is rendered and kept); 130 interrupted (the frames "
                               "done are kept as a playable file).")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="video file, image (png/jpg) or folder of images")
-    p.add_argument("--style", metavar="NAME|FILE.onnx", help="style model (a name or a path)")
+    p.add_argument("--style", metavar="NAME|FILE.onnx|BLEND",
+                   help="style model (a name, a title or a path), or a blend of styles: "
+                        "'wave:0.6,starry_night:0.4' (each style runs, outputs mixed)")
     p.add_argument("-o", "--output", metavar="OUT", help="output file or folder (default: beside the input)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.add_argument("--strength", type=float, default=1.0, help="0 = original .. 1 = fully stylized (default 1)")
@@ -90,13 +95,11 @@ def _check_options(args) -> Settings:
 
 
 def resolve_models(catalog: Catalog, style: str | None, upscale: str | None
-                   ) -> tuple[ModelInfo | None, ModelInfo | None]:
-    """The style and super-resolution models the options name (either may be None)."""
-    style_info = sr_info = None
-    if style is not None:
-        style_info = catalog.resolve(style, kind="style")
-        if style_info.kind != "style":
-            raise UsageError(f"'{style_info.name}' is a super-resolution model; pass it with --upscale")
+                   ) -> tuple[Blend | None, ModelInfo | None]:
+    """The style (a plain style or a blend, ``blend.resolve_blend``) and the super-resolution
+    model the options name (either may be None)."""
+    blend = resolve_blend(style, catalog) if style is not None else None
+    sr_info = None
     if upscale is not None:
         if upscale.isdigit():
             scale = int(upscale)
@@ -109,7 +112,7 @@ def resolve_models(catalog: Catalog, style: str | None, upscale: str | None
             sr_info = catalog.resolve(upscale, kind="sr")
             if sr_info.kind != "sr":
                 raise UsageError(f"'{sr_info.name}' is a style, not a super-resolution model; pass it with --style")
-    return style_info, sr_info
+    return blend, sr_info
 
 
 # ----------------------------------------------------------------------------- main
@@ -135,8 +138,8 @@ def plan_workers(workers: int | None, threads: int | None, video: bool, parallel
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     settings = _check_options(args)
-    style_info, sr_info = resolve_models(Catalog(), args.style, args.upscale)
-    tag = _tag(style_info, sr_info)
+    blend, sr_info = resolve_models(Catalog(), args.style, args.upscale)
+    tag = _tag(blend, sr_info)
     several = len(args.inputs) > 1
     if several and args.output is not None and not Path(args.output).is_dir():
         raise OutputError(f"{args.output}: with several inputs, -o must be an existing folder")
@@ -150,15 +153,20 @@ def _main(argv: Sequence[str] | None) -> int:
                 raise
             jobs.append(exc)
     any_video = any(isinstance(j, Job) and j.kind == "video" for j in jobs)
-    workers, threads = plan_workers(args.workers, args.threads, any_video and style_info is not None,
+    workers, threads = plan_workers(args.workers, args.threads, any_video and blend is not None,
                                     sr_info is None and _providers(args.device) == [CPU])
     # spin=False: onnxruntime's idle threads sleep instead of busy-waiting, so the decode and
     # encode threads get the cores between model runs (render_speed.py measures the gain)
+    # A blend: one Engine per style, each run on every frame, outputs mixed (blend.py).
     engines = [Engine(m, device=args.device, threads=threads, spin=False, precision=args.precision)
-               for m in (style_info, sr_info) if m]
+               for m in (blend.models if blend else []) + ([sr_info] if sr_info else [])]
     timers = [_Timed(e) for e in engines]
-    by_kind = {t.info.kind: t for t in timers}
-    processor = Processor(by_kind.get("style"), by_kind.get("sr"), settings)
+    styles = [t for t in timers if t.info.kind == "style"]
+    style = None
+    if blend is not None:
+        style = styles[0] if blend.single else BlendedStyle(styles, blend.weights, name=blend.name)
+    upscale = next((t for t in timers if t.info.kind == "sr"), None)
+    processor = Processor(style, upscale, settings)
 
     summaries, status = [], 0
     for text, job in zip(args.inputs, jobs):
@@ -178,7 +186,8 @@ def _main(argv: Sequence[str] | None) -> int:
             summaries.append({"input": text, "error": str(exc)})
             status = EXIT_USER_ERROR
             continue
-        summaries.append(result.summary(engines))
+        summaries.append({**result.summary(engines), "style": blend.spec if blend else None,
+                          "blend": blend.summary() if blend else None})
         if result.interrupted:
             _emit(args.json, summaries, several)
             fail(PROG, f"interrupted: kept {result.frames} {'frames' if job.kind == 'video' else 'images'} "

@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .blend import Blend
 from .errors import InputError, OutputError, UsageError
 from .inputs import check_file, check_pixels, image_size
 from .models import ModelInfo
@@ -26,7 +27,8 @@ class Job:
     dst: Path
 
 
-def _tag(style: ModelInfo | None, sr: ModelInfo | None) -> str:
+def _tag(style: ModelInfo | Blend | None, sr: ModelInfo | None) -> str:
+    """What a default output name carries: ``wave``, ``wave-starry_night`` (a blend), ``x4``."""
     parts = ([style.name] if style else []) + ([f"x{sr.scale}"] if sr else [])
     return "_".join(parts)
 

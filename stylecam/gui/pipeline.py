@@ -27,6 +27,8 @@ class QtPipeline(QObject):
     ended = Signal(str)  # the source ended (a file with loop off)
     modelChanged = Signal(object, str)  # ModelInfo or None (Original), device ("CPU", "CPU int8", "CUDA")
     modelFailed = Signal(object, str)  # ModelInfo, message
+    blendChanged = Signal(object, str)  # the blend's second style (ModelInfo) or None, device
+    blendFailed = Signal(object, str)  # ModelInfo, message
     recordingStopped = Signal(str, int, str, int)  # path, frames, error ("" if none), frames skipped
 
     def __init__(self, source: Source | None = None, *, device: str = "auto",
@@ -35,7 +37,8 @@ class QtPipeline(QObject):
         self.live = Pipeline(source, device=device, threads=threads, retry_s=retry_s, precision=precision,
                              on_frame=self.frameReady.emit, on_error=self.error.emit,
                              on_status=self.status.emit, on_end=self.ended.emit,
-                             on_model=self.modelChanged.emit, on_model_failed=self.modelFailed.emit)
+                             on_model=self.modelChanged.emit, on_model_failed=self.modelFailed.emit,
+                             on_blend=self.blendChanged.emit, on_blend_failed=self.blendFailed.emit)
         self.recorder: Recorder | None = None
         self.sinks: dict[str, object] = {}
 

@@ -72,6 +72,8 @@ class StylesMixin:
         box = self.style_box
         current = [(box.itemText(i), box.itemData(i), box.itemData(i, ICON_ROLE) or "") for i in range(box.count())]
         self._models = models
+        if hasattr(self, "blend_box"):
+            self._refresh_blend_box(models)  # the "Blend with" dropdown lists the same styles
         data = box.currentData()
         if data is not None and entries == current and self._mtime(data) != self._chosen_mtime:
             self._style_chosen()  # the file was replaced (retrained): load the new one

@@ -2,7 +2,8 @@
 
 Widgets only render and wire; the work happens in ``QtPipeline`` (capture, inference,
 recording threads). The UI thread never decodes, runs a model, encodes or loads a session.
-The view is ``view.VideoView``; the style dropdown lives in ``styles``, recording, snapshots
+The view is ``view.VideoView``; the style dropdown lives in ``styles``, the "Blend with"
+dropdown and its mix slider in ``blending``, recording, snapshots
 and the virtual camera in ``outputs``.
 """
 
@@ -20,6 +21,7 @@ from ..errors import StylecamError
 from ..autosize import AutoSize
 from ..models import Catalog, ModelInfo
 from ..sources import Source, open_source
+from .blending import BlendMixin
 from .outputs import OutputsMixin
 from .pipeline import QtPipeline
 from .styles import ORIGINAL, StylesMixin, start_style  # noqa: F401 (ORIGINAL: for callers)
@@ -39,7 +41,7 @@ def size_value(text: str | None) -> int | None | str:
     return None if text in ("full", "none", "") else int(text)
 
 
-class MainWindow(StylesMixin, OutputsMixin, QMainWindow):
+class MainWindow(StylesMixin, BlendMixin, OutputsMixin, QMainWindow):
     """The stylecam window."""
 
     frameShown = Signal(object)  # the Result just handed to the view
@@ -116,6 +118,9 @@ class MainWindow(StylesMixin, OutputsMixin, QMainWindow):
         row1.addWidget(QLabel("Style"))
         row1.addWidget(self.style_box, 2)
         row1.addSpacing(12)
+        for w in self._build_blend():  # Blend with [style] [mix] 50%
+            row1.addWidget(w)
+        row1.addSpacing(12)
         row1.addWidget(QLabel("Strength"))
         row1.addWidget(self.strength)
         row1.addWidget(self.strength_label)
@@ -172,6 +177,7 @@ class MainWindow(StylesMixin, OutputsMixin, QMainWindow):
         p.modelFailed.connect(self._model_failed)
         p.recordingStopped.connect(self._recording_stopped)
         self.style_box.currentIndexChanged.connect(self._style_chosen)
+        self._wire_blend()
         self.strength.valueChanged.connect(self._settings_changed)
         self.preserve.toggled.connect(self._settings_changed)
         self.steady.toggled.connect(self._cost_changed)
@@ -219,6 +225,7 @@ class MainWindow(StylesMixin, OutputsMixin, QMainWindow):
             self.style_box.addItem(style.label, want)
         self.style_box.setCurrentIndex(max(0, self.style_box.findData(want)))
         self._style_chosen()
+        self._restore_blend()
 
     # -- settings ----------------------------------------------------------------------------
     def _apply_settings(self) -> None:
@@ -268,6 +275,7 @@ class MainWindow(StylesMixin, OutputsMixin, QMainWindow):
         s.setValue("size", str(size) if size else "full")  # "auto" included
         if self._remembered is not None:  # the style chosen, even when a failure fell back to Original
             s.setValue("style", self._remembered)
+        self._save_blend()
         # "": probe cameras, else the demo; a file that failed is not opened again
         s.setValue("source", "" if self._source_failed else self._source_spec or "")
         s.sync()

@@ -1,0 +1,114 @@
+"""What a blend of two styles costs per frame against one style (issue 14), on the CPU.
+
+    python benchmarks/blend_speed.py [--styles wave,starry_night] [--size 640x480]
+                                     [--precision int8] [--rounds 5] [--reps 7] [--json FILE]
+
+A blend is the fallback of issue 14 (no shared-trunk net yet): each style's model runs on
+the frame and the outputs are mixed (``stylecam.blend.BlendedStyle``), so it should cost
+about the two models' times added. Measured as the app runs them: ``Engine`` on the CPU,
+all cores, no spinning, the int8 variants (what ``--precision auto`` picks on this CPU),
+built-in models. In each round the first style alone, the second alone, the 2-style blend (models and
+mix) and the mix alone (float weighted sum of two frames) are timed in turn, run by run,
+``--reps`` runs each; a figure is the best of the rounds' medians, so a burst of load on a
+shared machine spoils one round, not the figure. Prints markdown;
+``--json`` saves the figures with the load average before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+from stylecam.blend import BlendedStyle, mix, resolve_blend  # noqa: E402
+from stylecam.engine import Engine  # noqa: E402
+from stylecam.testing import test_frame  # noqa: E402
+
+
+def measure(styles: str, size: tuple[int, int], precision: str, rounds: int, reps: int,
+            threads: int | None = None) -> dict:
+    w, h = size
+    blend = resolve_blend(",".join(f"{s}:1" for s in styles.split(",")))
+    if len(blend.models) != 2:
+        raise SystemExit("give two styles: --styles a,b")
+    engines = [Engine(m, device="cpu", threads=threads, spin=False, precision=precision) for m in blend.models]
+    blended = BlendedStyle(engines, [0.5, 0.5])
+    frame = test_frame(h, w)
+    outs = [e.run(frame) for e in engines]
+    cases = {engines[0].info.name: lambda: engines[0].run(frame),
+             engines[1].info.name: lambda: engines[1].run(frame),
+             "blend": lambda: blended.run(frame),
+             "mix only": lambda: mix(outs, [0.5, 0.5])}
+    medians: dict[str, list[float]] = {k: [] for k in cases}
+    load_before = os.getloadavg()
+    for fn in cases.values():
+        fn(), fn()  # warm-up
+    for r in range(rounds):
+        times: dict[str, list[float]] = {k: [] for k in cases}
+        for _ in range(reps):  # in turn, run by run, so a burst of load hits every case alike
+            for name, fn in cases.items():
+                t = time.perf_counter()
+                fn()
+                times[name].append((time.perf_counter() - t) * 1e3)
+        for name, v in times.items():
+            medians[name].append(statistics.median(v))
+        print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.1f} ms" for k, v in medians.items()),
+              file=sys.stderr, flush=True)
+    best = {k: min(v) for k, v in medians.items()}
+    first = engines[0].info.name
+    return {"size": f"{w}x{h}", "styles": [e.info.name for e in engines],
+            "precision": [e.precision for e in engines], "threads": engines[0].threads,
+            "rounds": rounds, "reps": reps, "best_of_round_medians_ms": {k: round(v, 2) for k, v in best.items()},
+            "round_medians_ms": {k: [round(x, 2) for x in v] for k, v in medians.items()},
+            "blend_over_single": round(best["blend"] / best[first], 3),
+            "blend_over_sum_of_both": round(best["blend"] / (best[first] + best[engines[1].info.name]), 3),
+            "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "loadavg_before": [round(x, 2) for x in load_before],
+            "loadavg_after": [round(x, 2) for x in os.getloadavg()]}
+
+
+def markdown(res: dict) -> str:
+    b = res["best_of_round_medians_ms"]
+    a, c = res["styles"]
+    rows = ["| per frame, " + res["size"] + " | ms (best of " + str(res["rounds"]) + " round medians) |",
+            "|---|---:|",
+            f"| {a} alone ({res['precision'][0]}) | {b[a]:.1f} |",
+            f"| {c} alone ({res['precision'][1]}) | {b[c]:.1f} |",
+            f"| blend {a} + {c} (both models, then the mix) | {b['blend']:.1f} |",
+            f"| the mix alone (float weighted sum, rounded) | {b['mix only']:.2f} |",
+            "",
+            f"blend ÷ one style: **{res['blend_over_single']:.2f}×**; blend ÷ (sum of the two models): "
+            f"{res['blend_over_sum_of_both']:.2f}× ({res['threads']} threads, load average before "
+            f"{res['loadavg_before'][0]:.2f}, after {res['loadavg_after'][0]:.2f})"]
+    return "\n".join(rows)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--styles", default="wave,starry_night", help="two styles, comma-separated")
+    p.add_argument("--size", default="640x480", help="WxH (default 640x480)")
+    p.add_argument("--precision", default="int8", choices=("auto", "float", "int8"))
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--reps", type=int, default=9)
+    p.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: all cores)")
+    p.add_argument("--json", metavar="FILE", help="save the figures")
+    args = p.parse_args(argv)
+    w, h = (int(x) for x in args.size.lower().split("x"))
+    res = measure(args.styles, (w, h), args.precision, args.rounds, args.reps, args.threads)
+    print(markdown(res))
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""The blend controls: "Blend with" a second style, and the mix between the two.
+
+A blend runs the second style's model on each frame as well and mixes the two pictures
+(``stylecam.blend``; about twice the model time, so Auto size measures again). The second
+model loads on the worker's loader thread, as the first does; the mix is a number the
+worker reads per frame, so moving the slider never waits for anything.
+
+``BlendMixin`` is part of ``MainWindow``: it uses its ``pipeline``, ``settings``, ``_models``,
+``autosize`` and ``show_message``.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QLabel, QSlider, QWidget
+
+from ..models import ModelInfo
+
+NO_BLEND = "none"
+DEFAULT_MIX = 50
+
+
+class BlendMixin:
+    """The window's "Blend with" dropdown and mix slider, kept in the settings."""
+
+    _blend_remembered = ""  # the second style's name, for the settings ("" : no blend)
+    _blend_active: str | None = None  # the path of the second style that runs (None: none)
+
+    def _build_blend(self) -> list[QWidget]:
+        self.blend_box = QComboBox(toolTip="Blend with a second style: both run on every frame "
+                                           "(about twice the model time), mixed by the slider")
+        self.blend_box.setMinimumContentsLength(12)
+        self.blend_box.addItem(NO_BLEND, None)
+        self.mix = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=DEFAULT_MIX,
+                           toolTip="Mix: how much of the second style (0% the first alone, 100% the second)",
+                           enabled=False)
+        self.mix.setFixedWidth(100)
+        self.mix_label = QLabel(f"{DEFAULT_MIX}%")
+        self.mix_label.setMinimumWidth(36)
+        for w in (self.blend_box, self.mix):
+            w.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the window's shortcuts
+        return [QLabel("Blend with"), self.blend_box, self.mix, self.mix_label]
+
+    def _wire_blend(self) -> None:
+        self.blend_box.currentIndexChanged.connect(self._blend_chosen)
+        self.mix.valueChanged.connect(self._mix_changed)
+        self.pipeline.blendChanged.connect(self._blend_changed)
+        self.pipeline.blendFailed.connect(self._blend_failed)
+
+    def _refresh_blend_box(self, models: list[ModelInfo]) -> None:
+        """The styles of the catalog (not super-resolution), kept in step with the style dropdown."""
+        entries = [(NO_BLEND, None)] + [(m.label, str(m.path)) for m in models if m.kind == "style"]
+        box = self.blend_box
+        if entries == [(box.itemText(i), box.itemData(i)) for i in range(box.count())]:
+            return
+        keep = box.currentData()
+        box.blockSignals(True)
+        box.clear()
+        for label, data in entries:
+            box.addItem(label, data)
+        i = box.findData(keep)
+        box.setCurrentIndex(max(0, i))
+        box.blockSignals(False)
+        if i < 0 and keep is not None:  # the blended model's file went away
+            self._blend_chosen()
+
+    def _blend_info(self) -> ModelInfo | None:
+        data = self.blend_box.currentData()
+        return next((m for m in self._models if str(m.path) == data), None) if data else None
+
+    def _blend_chosen(self, *_args) -> None:
+        info = self._blend_info()
+        self.mix.setEnabled(info is not None)
+        self._blend_remembered = info.name if info is not None else ""
+        if info is not None and str(info.path) != self._blend_active:
+            self.show_message(f"loading {info.label} to blend…", 3000)
+        self.pipeline.worker.select_blend(info)
+
+    def _mix_changed(self, value: int) -> None:
+        self.mix_label.setText(f"{value}%")
+        before = self.pipeline.worker.mix
+        self.pipeline.worker.set_mix(value / 100.0)
+        # one model or two per frame: Auto size measures again when that changes
+        if self._blend_active and (before in (0.0, 1.0)) != (value in (0, 100)):
+            self.autosize.restart()
+
+    def _blend_changed(self, info: ModelInfo | None, device: str) -> None:
+        self._blend_active = str(info.path) if info is not None else None
+        self.autosize.restart()  # two models a frame, or one again: measure again
+        if info is not None and self.blend_box.currentData() == str(info.path):
+            self.show_message(f"blending {info.label} on {device}", 3000)
+
+    def _blend_failed(self, info: ModelInfo, message: str) -> None:
+        # the message is already in the status bar (on_error); point the dropdown back at what runs
+        self.blend_box.blockSignals(True)
+        self.blend_box.setCurrentIndex(max(0, self.blend_box.findData(self._blend_active)))
+        self.blend_box.blockSignals(False)
+        self.mix.setEnabled(self._blend_active is not None)
+
+    def _restore_blend(self) -> None:
+        s = self.settings
+        try:
+            mix = min(100, max(0, int(s.value("blend_mix", DEFAULT_MIX))))
+        except (TypeError, ValueError):  # a hand-edited settings file must not stop the window
+            mix = DEFAULT_MIX
+        self.mix.setValue(mix)
+        self._mix_changed(mix)  # the worker's mix, even when the slider did not move
+        name = str(s.value("blend_style", "") or "").strip().lower()
+        info = next((m for m in self._models if m.kind == "style" and m.name.lower() == name), None)
+        i = self.blend_box.findData(str(info.path)) if info is not None else 0
+        self.blend_box.blockSignals(True)
+        self.blend_box.setCurrentIndex(max(0, i))
+        self.blend_box.blockSignals(False)
+        self._blend_chosen()
+
+    def _save_blend(self) -> None:
+        self.settings.setValue("blend_style", self._blend_remembered)
+        self.settings.setValue("blend_mix", self.mix.value())
+
+    def select_blend(self, name: str | None) -> None:
+        """Blend with a style by its name or label (None or "none": no blend)."""
+        if name is None or name.lower() == NO_BLEND:
+            self.blend_box.setCurrentIndex(0)
+            return
+        for i in range(1, self.blend_box.count()):
+            data = self.blend_box.itemData(i)
+            info = next((m for m in self._models if str(m.path) == data), None)
+            if self.blend_box.itemText(i).lower() == name.lower() or (info and info.name.lower() == name.lower()):
+                self.blend_box.setCurrentIndex(i)
+                return
+        raise KeyError(name)
