@@ -2,6 +2,11 @@
 
 ``Engine`` runs one model. The provider that actually runs is read back from the session
 (``session.get_providers()``), because onnxruntime-gpu silently falls back to the CPU.
+On CUDA a frame goes through IO binding: the uint8 frame is copied into a device buffer made
+once per frame shape, the model writes into a device output bound the same way, and the
+picture is read back once (no device allocation per frame). On the CPU it does not (plain
+``session.run`` is what the CPU figures were measured with). ``stylecam.cuda`` finds the
+CUDA libraries and says why CUDA cannot run.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +29,10 @@ DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "float", "int8")  # auto: the int8 variant on the CPU when there is one
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
+# cuDNN's algorithm search per conv and frame shape (EXHAUSTIVE: timed once a shape, the fastest
+# kept; HEURISTIC: no first-frame cost), and an arena that grows by what is asked, not doubling
+CUDA_OPTIONS = {"cudnn_conv_algo_search": "EXHAUSTIVE", "arena_extend_strategy": "kSameAsRequested",
+                "do_copy_in_default_stream": "1"}
 
 
 def default_threads() -> int:
@@ -38,7 +48,10 @@ def cuda_usable() -> bool:
     """True when onnxruntime can really start its CUDA provider here (probed once, quietly)."""
     if CUDA not in ort.get_available_providers():
         return False
-    from .testing import contract_graph  # tiny identity model, built in memory
+    from .cuda import preload
+    from .testing import contract_graph
+
+    preload()  # pip's CUDA and cuDNN libraries (the cuda extra), which no loader path names  # tiny identity model, built in memory
 
     opts = ort.SessionOptions()
     opts.log_severity_level = 4
@@ -83,14 +96,16 @@ def _providers(device: str) -> list[str]:
     if device == "cpu":
         return [CPU]
     if device == "cuda" and not cuda_usable():
-        raise DeviceError("--device cuda: CUDA is not usable here (no GPU, or onnxruntime-gpu "
-                          "cannot load CUDA/cuDNN); use --device cpu or auto")
+        from .cuda import unusable_reason
+
+        raise DeviceError(f"--device cuda: CUDA is not usable here: {unusable_reason()}")
     return [CUDA, CPU] if cuda_usable() else [CPU]
 
 
 def _choose(info: ModelInfo, precision: str, on_cpu: bool, threads: int = 2) -> Path:
     """The file to run: the int8 variant when asked for, or by default on the CPU when its
-    picture holds on this CPU (``fidelity.int8_verdict``: checked once, cached)."""
+    picture holds on this CPU (``fidelity.int8_verdict``: checked once, cached). On CUDA
+    ``auto`` is the float model: int8 variants are for the CPU."""
     if precision not in PRECISIONS:
         raise UsageError(f"unknown precision '{precision}'; use one of {', '.join(PRECISIONS)}")
     if precision == "int8" and info.int8_path is None and info.precision != "int8":
@@ -106,12 +121,43 @@ def _choose(info: ModelInfo, precision: str, on_cpu: bool, threads: int = 2) -> 
     return Path(info.path)
 
 
+class _Binding:
+    """IO binding of one session: input and output buffers on ``device`` made once per frame
+    shape (re-made when it changes); one frame at a time (the buffers are shared)."""
+
+    def __init__(self, session: ort.InferenceSession, device: str, scale: int):
+        self.session, self.device, self.scale = session, device, scale
+        self.io = session.io_binding()
+        self.shape: tuple | None = None
+        self.lock = threading.Lock()
+
+    def run(self, frame: np.ndarray, options: ort.RunOptions) -> np.ndarray:
+        with self.lock:
+            if frame.shape != self.shape:
+                h, w, _ = frame.shape
+                make = ort.OrtValue.ortvalue_from_shape_and_type
+                self.input = make(frame.shape, np.uint8, self.device, 0)
+                self.output = make((h * self.scale, w * self.scale, 3), np.uint8, self.device, 0)
+                self.io.bind_ortvalue_input("frame", self.input)
+                self.io.bind_ortvalue_output("image", self.output)
+                self.shape = frame.shape
+            self.input.update_inplace(frame)
+            self.session.run_with_iobinding(self.io, options)
+            out = self.output.numpy()  # from the GPU: a new host array, the one copy back
+            return out.copy() if self.device == "cpu" else out  # on the CPU: a view of the buffer
+
+
 class Engine:
-    """One onnxruntime session for one stylecam model."""
+    """One onnxruntime session for one stylecam model.
+
+    ``io_binding``: None (default) binds on CUDA, not on the CPU; True or False forces it
+    (benchmarks/ort_cuda.py times both). ``cuda_options`` updates ``CUDA_OPTIONS``.
+    """
 
     def __init__(self, model: ModelInfo | str | os.PathLike, device: str = "auto",
                  threads: int | None = None, cache: bool = True, spin: bool = False,
-                 precision: str = "auto"):
+                 precision: str = "auto", io_binding: bool | None = None,
+                 cuda_options: dict | None = None):
         # a path gets its int8 variant attached, as the catalog does for names
         self.info = model if isinstance(model, ModelInfo) else Catalog().resolve(Path(model))
         providers = _providers(device)
@@ -142,22 +188,34 @@ class Engine:
                 except OSError:  # a read-only cache costs time, never a failure
                     pass
         opts.graph_optimization_level = level
+        chosen = [(CUDA, CUDA_OPTIONS | (cuda_options or {})) if p == CUDA else p for p in providers]
         try:
-            self.session = ort.InferenceSession(str(source), opts, providers=providers)
+            self.session = ort.InferenceSession(str(source), opts, providers=chosen)
         except Exception as exc:
             if source != path:  # a stale or broken cache entry: start over
                 cached.unlink(missing_ok=True)
-                self.__init__(self.info, device, threads, cache=False, spin=spin, precision=precision)
+                self.__init__(self.info, device, threads, cache=False, spin=spin, precision=precision,
+                              io_binding=io_binding, cuda_options=cuda_options)
                 return
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"{path}: onnxruntime cannot load it: {first}") from None
         self.providers = self.session.get_providers()
         if device == "cuda" and self.providers[0] != CUDA:
-            raise DeviceError("--device cuda: onnxruntime fell back to the CPU for "
-                              f"{path.name}; use --device cpu or auto")
+            from .cuda import unusable_reason
+
+            raise DeviceError(f"--device cuda: onnxruntime fell back to the CPU for {path.name}: "
+                              f"{unusable_reason()}")
         self.threads = opts.intra_op_num_threads
         self.path = path
         self.precision = "int8" if path == self.info.int8_path or self.info.precision == "int8" else "float"
+        # a node that fails logs its own multi-line error before the exception reaches the
+        # caller, which makes the one line of it: the run's log is off
+        self.run_options = ort.RunOptions()
+        self.run_options.log_severity_level = 4
+        on_cuda = self.providers[0] == CUDA
+        bind = on_cuda if io_binding is None else io_binding
+        self._binding = _Binding(self.session, "cuda" if on_cuda else "cpu", self.info.scale) if bind else None
+        self.io_binding = bind
 
     @property
     def device(self) -> str:
@@ -169,7 +227,9 @@ class Engine:
         frame = as_frame(frame)
         if min(frame.shape[:2]) < 32:
             raise ValueError(f"frames must be at least 32x32, got {frame.shape[1]}x{frame.shape[0]}")
-        return self.session.run(["image"], {"frame": frame})[0]
+        if self._binding is not None:
+            return self._binding.run(frame, self.run_options)
+        return self.session.run(["image"], {"frame": frame}, self.run_options)[0]
 
     def warmup(self, height: int = 240, width: int = 320) -> None:
         """Run once so the first real frame does not pay for allocation and kernel choice."""

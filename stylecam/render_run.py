@@ -7,7 +7,6 @@ render stops early.
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import statistics
@@ -18,7 +17,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnxruntime as ort
 
 from .engine import Engine
 from .errors import InputError, ModelError, OutputError, StylecamError, TruncatedInputError
@@ -40,14 +38,7 @@ class _Timed:
     """An Engine that remembers how long each run took (Processor only needs .info and .run)."""
 
     def __init__(self, engine: Engine):
-        self.engine, self.info, self.ms = engine, engine.info, []
-        session = getattr(engine, "session", None)
-        if session is not None:
-            # A node that fails logs its own multi-line error on stderr before the exception
-            # reaches us; the exception becomes the one line, so the log is turned off.
-            quiet = ort.RunOptions()
-            quiet.log_severity_level = 4
-            session.run = functools.partial(session.run, run_options=quiet)
+        self.engine, self.info, self.ms = engine, engine.info, []  # Engine.run's log is off
 
     def run(self, frame: np.ndarray) -> np.ndarray:
         t = time.perf_counter()
