@@ -29,7 +29,7 @@ from .blend import Blend, BlendedStyle, resolve_blend
 from .cli import ArgumentParser, EXIT_INTERRUPTED, EXIT_USER_ERROR, fail, run_cli
 from .engine import CPU, DEVICES, PRECISIONS, Engine, _providers, default_threads
 from .errors import OutputError, StylecamError, UnknownModelError, UsageError
-from .models import Catalog, ModelInfo
+from .models import Catalog, ModelInfo, list_styles
 from .process import Processor, Settings
 from .render_plan import Job, _tag, plan_job
 from .render_run import DEFAULT_CRF, DEFAULT_PRESET, _Timed, render_folder, render_image, render_video
@@ -43,7 +43,8 @@ def build_parser() -> ArgumentParser:
                        epilog="Exit status: 0 done; 2 a user error, or an input that ended early "
                               "(what decoded is rendered and kept); 130 interrupted (the frames "
                               "done are kept as a playable file).")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="video file, image (png/jpg) or folder of images")
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="video file, image (png/jpg) or folder of images")
+    p.add_argument("--list-styles", action="store_true", help="print every model's name, title, tier and precision")
     p.add_argument("--style", metavar="NAME|FILE.onnx|BLEND",
                    help="style model (a name, a title or a path), or a blend of styles: "
                         "'wave:0.6,starry_night:0.4' (each style runs, outputs mixed)")
@@ -137,6 +138,11 @@ def plan_workers(workers: int | None, threads: int | None, video: bool, parallel
 
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    if args.list_styles:
+        print(list_styles())
+        return 0
+    if not args.inputs:
+        raise UsageError("give a video, an image or a folder to render (or --list-styles)")
     settings = _check_options(args)
     blend, sr_info = resolve_models(Catalog(), args.style, args.upscale)
     tag = _tag(blend, sr_info)

@@ -217,3 +217,22 @@ def test_a_finished_render_says_where_it_went(tmp_path, wave, capsys):
     assert code == 0
     assert re.fullmatch(rf"stylecam-render: wrote {re.escape(str(tmp_path / 'photo_wave.jpg'))} \(1 picture in "
                         r"\d+\.\d s\)", one_line(err))
+
+
+def test_list_styles_prints_the_catalog_and_no_input_is_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    from stylecam.models import list_styles
+
+    tmp_path = tmp_path / "work"  # an empty folder of its own: nothing may appear in it
+    tmp_path.mkdir()
+
+    out = subprocess.run([sys.executable, "-m", "stylecam.render", "--list-styles"], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == list_styles().strip()
+    bad = subprocess.run([sys.executable, "-m", "stylecam.render"], capture_output=True, text=True, cwd=tmp_path,
+                         timeout=120)
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "stylecam-render: give a video, an image or a folder to render (or --list-styles)"
+    assert list(tmp_path.iterdir()) == []
