@@ -19,13 +19,12 @@ import json
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def build(version: str, folder: Path) -> dict[str, Path]:
@@ -43,23 +42,14 @@ def build(version: str, folder: Path) -> dict[str, Path]:
     return {"float": path, "int8": q.path}
 
 
-def time_model(engine, frame: np.ndarray, reps: int = 10) -> float:
-    for _ in range(3):
-        engine.run(frame)
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        engine.run(frame)
-        times.append(time.perf_counter() - t0)
-    return 1000 * statistics.median(times)
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--versions", default="v2,v3,v3-deep")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
+    from _measure import time_call
+
     from stylecam.engine import Engine
     from stylecam.testing import test_frame
 
@@ -72,7 +62,8 @@ def main(argv=None) -> int:
         best: dict = {}
         for r in range(args.rounds):
             for key, eng in engines.items():
-                best.setdefault(key, []).append(time_model(eng, frame))
+                ms = time_call(lambda: eng.run(frame), reps=10, max_s=30.0, warmup=3).median_ms
+                best.setdefault(key, []).append(ms)
             print(f"round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
     rows = {f"{v}/{p}": {"best_ms": min(t), "median_of_rounds_ms": statistics.median(t)} for (v, p), t in best.items()}
     print("| version | precision | ms 640x480 (best round) | median of rounds |\n|---|---|---:|---:|")

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -144,18 +143,13 @@ def style_terms(vgg, images: list[np.ndarray], painting: Path, lcfg, size: int) 
 
 
 def frame_ms(path: Path, reps: int = 15) -> float:
+    from _measure import time_call
+
     from stylecam.engine import Engine
 
     eng = Engine(str(path), device="cpu", precision="float", threads=2)
     frame = cv2.resize(B.held_out(480, 1)[0], (640, 480))
-    for _ in range(3):
-        eng.run(frame)
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        eng.run(frame)
-        times.append(time.perf_counter() - t0)
-    return 1000 * statistics.median(times)
+    return time_call(lambda: eng.run(frame), reps=reps, max_s=30.0, warmup=3).median_ms
 
 
 def score(path: Path, style: str, vgg, photos: np.ndarray, band_photos, clip, args) -> dict:

@@ -77,11 +77,9 @@ def init_weights(net: torch.nn.Module, cfg: TrainConfig, log) -> str:
 
 
 def _init_from_model(net: torch.nn.Module, path: Path, ncfg: NetConfig, log) -> str:
-    """Start from the weights inside a stylecam model file (its initializers are the net's
-    state dict under ``net.``): a shipped style moves to another padding, painting scale or
-    recipe without starting over."""
+    """Start from the weights inside a stylecam model file (``_model_state``): a shipped
+    style moves to another padding, painting scale or recipe without starting over."""
     import onnx
-    from onnx import numpy_helper
 
     if not path.is_file():
         raise UsageError(f"--init {path}: no such model file")
@@ -89,7 +87,7 @@ def _init_from_model(net: torch.nn.Module, path: Path, ncfg: NetConfig, log) -> 
         proto = onnx.load(str(path))
     except Exception as exc:
         raise UsageError(f"--init {path}: not an ONNX model ({type(exc).__name__})") from None
-    state = _model_state(proto, numpy_helper)
+    state = _model_state(proto)
     have = {p.key: p.value for p in proto.metadata_props}.get("stylecam.arch", "?")
     if not state or not _loads_into(net, state):
         raise UsageError(f"--init {path}: its {have} weights do not fit this {arch_name(ncfg)} net")
@@ -97,11 +95,13 @@ def _init_from_model(net: torch.nn.Module, path: Path, ncfg: NetConfig, log) -> 
     return f"{path} ({have})"
 
 
-def _model_state(proto, numpy_helper) -> dict:
+def _model_state(proto) -> dict:
     """The net's state dict from a model file: each Conv's and InstanceNormalization's weight
     and bias, named by the node's scope (``/net/body/body.3/a/conv/Conv`` -> ``body.3.a.conv``);
     read through the nodes because the exporter stores equal tensors (an untrained norm's
     ones and zeros) only once, the others as ``Identity`` nodes of it."""
+    from onnx import numpy_helper
+
     arrays = {i.name: i for i in proto.graph.initializer}
     alias = {n.output[0]: n.input[0] for n in proto.graph.node if n.op_type == "Identity" and n.input[0] in arrays}
     state = {}
@@ -149,7 +149,7 @@ def _loads_into(net: torch.nn.Module, state: dict) -> bool:
     net.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
     with torch.no_grad():
         for name, module in net.named_modules():
-            if name.endswith(".b.norm") and f"{name}.weight" not in state and module is not None:
+            if name.endswith(".b.norm") and f"{name}.weight" not in state:
                 module.weight.zero_()
                 module.bias.zero_()
     return True
