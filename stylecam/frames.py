@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -19,6 +20,62 @@ def fit_max_side(height: int, width: int, max_side: int | None) -> tuple[int, in
         return height, width
     k = max_side / max(height, width)
     return max(MIN_SIDE, round(height * k)), max(MIN_SIDE, round(width * k))
+
+
+@dataclass(frozen=True)
+class SizePlan:
+    """The sizes one frame goes through (each ``(height, width)``), from ``plan_sizes``."""
+
+    style: tuple[int, int] | None  # what the style model runs at (None: no style)
+    base: tuple[int, int]  # the style output comes back to this, mixed with the frame at this size;
+    #                        with super-resolution, what the SR model gets
+    out: tuple[int, int]  # the output
+    sr_out: tuple[int, int] | None = None  # what the SR model gives (base x scale; None: no SR);
+    #                                        when it is not ``out``, one last resize to ``out``
+
+
+def _scaled(n: int, k: float) -> int:
+    """``n * k``: exact when it is a whole number (a kept size, x2, x4), else the nearest even
+    number (a size chosen here plays in 4:2:0 video, which needs even sides)."""
+    exact = n * k
+    if abs(exact - round(exact)) < 1e-9:
+        return int(round(exact))
+    return max(2, 2 * round(exact / 2))
+
+
+def plan_sizes(height: int, width: int, *, style: bool, sr_scale: int = 1, max_side: int | None = None,
+               out_scale: float | None = None) -> SizePlan:
+    """The sizes of the frame path for a ``height`` x ``width`` input (issue 16, item 4).
+
+    The output is ``out_scale`` x the input; by default the input's own size when a style
+    runs (with super-resolution too: the style runs small and the SR model brings it back,
+    HD output at low-resolution cost) and ``sr_scale`` x the input for super-resolution alone.
+    With SR the frame is shrunk to output / ``sr_scale`` (``base``), the style runs there
+    (at most ``max_side`` a side: the style output is then resized to ``base``) and SR makes
+    ``base`` x ``sr_scale``, resized to the output when rounding made it differ. No side goes
+    below the model contract's 32 pixels (a small input's ``base`` grows, keeping its aspect). ``ValueError`` (one line) for what cannot be done:
+    an ``out_scale`` without SR, or an output below 32 a side.
+    """
+    if out_scale is not None and out_scale <= 0:
+        raise ValueError(f"--out-scale must be more than 0, got {out_scale:g}")
+    if sr_scale <= 1:
+        if out_scale not in (None, 1):
+            raise ValueError("--out-scale needs --upscale: the super-resolution model makes the output size")
+        out = (height, width)
+        return SizePlan(fit_max_side(height, width, max_side) if style else None, out, out)
+    k = out_scale if out_scale is not None else (1 if style else sr_scale)
+    out = (_scaled(height, k), _scaled(width, k))
+    if min(out) < MIN_SIDE:
+        raise ValueError(f"{width}x{height} x{k:g} would be {out[1]}x{out[0]}; "
+                         f"stylecam needs at least {MIN_SIDE}x{MIN_SIDE}")
+    if k == sr_scale:
+        base = (height, width)
+    else:  # output / scale, grown to keep the aspect when a side would fall below 32
+        bh, bw = out[0] / sr_scale, out[1] / sr_scale
+        grow = max(1.0, MIN_SIDE / min(bh, bw))
+        base = (max(MIN_SIDE, round(bh * grow)), max(MIN_SIDE, round(bw * grow)))
+    return SizePlan(fit_max_side(*base, max_side) if style else None, base, out,
+                    (base[0] * sr_scale, base[1] * sr_scale))
 
 
 def resize(frame: np.ndarray, height: int, width: int) -> np.ndarray:

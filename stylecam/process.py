@@ -23,6 +23,7 @@ class Settings:
     preserve_color: bool = False
     max_side: int | None = None  # run the style model at most this big (None: frame size)
     stabilize: float = 0.0  # 0..1: how much of the flow-warped previous output to keep (video)
+    out_scale: float | None = None  # output / input with super-resolution (None: ``frames.plan_sizes``'s default)
 
     def check(self) -> "Settings":
         if not 0.0 <= self.strength <= 1.0:
@@ -31,6 +32,8 @@ class Settings:
             raise UsageError(f"--max-side must be at least 32, got {self.max_side}")
         if not 0.0 <= self.stabilize < 1.0:
             raise UsageError(f"--stabilize must be at least 0 and below 1, got {self.stabilize:g}")
+        if self.out_scale is not None and not self.out_scale > 0:
+            raise UsageError(f"--out-scale must be more than 0, got {self.out_scale:g}")
         return self
 
 
@@ -38,9 +41,10 @@ class Settings:
 class Staged:
     """A frame between ``Processor.prepare`` and ``Processor.finish``."""
 
-    frame: np.ndarray  # the input, (H, W, 3) uint8 RGB
+    frame: np.ndarray  # the input at the plan's ``base`` size, (H, W, 3) uint8 RGB
     small: np.ndarray | None = None  # what the style model saw (None: no style ran)
     styled: np.ndarray | None = None  # its output, the size of ``small``
+    plan: frames.SizePlan | None = None
 
 
 class Processor:
@@ -49,11 +53,15 @@ class Processor:
     The style is anything with ``.info`` and ``.run``: an ``Engine``, or a
     ``blend.BlendedStyle`` (several style models on the frame, their outputs mixed).
 
-    The style runs at ``settings.max_side`` and comes back to the frame's size, so strength
-    and preserve-colour mix pixels that line up. With ``settings.stabilize`` > 0 the style
-    output is blended with the previous one carried along the input's optical flow (calls
-    must then come in frame order; ``reset()`` between clips). A super-resolution model then
-    multiplies the size by its scale.
+    The sizes come from ``frames.plan_sizes``: without super-resolution the style runs at
+    ``settings.max_side`` and comes back to the frame's size; with it, the frame is shrunk
+    to output / scale, the style runs there (or smaller, ``max_side``) and the SR model brings
+    it to the output size: the input's own size with a style (HD output at low-resolution
+    cost), scale x the input for SR alone, ``settings.out_scale`` x the input when given.
+    Strength and preserve-colour mix pixels that line up, before SR. With
+    ``settings.stabilize`` > 0 the style output is blended with the previous one carried
+    along the input's optical flow (calls must then come in frame order; ``reset()`` between
+    clips).
     """
 
     def __init__(self, style: Engine | None = None, upscale: Engine | None = None,
@@ -65,6 +73,7 @@ class Processor:
         self.style, self.upscale = style, upscale
         self.settings = (settings or Settings()).check()
         self._stabilizer = Stabilizer()
+        self._plan: tuple | None = None  # (key, SizePlan) of the last frame size
 
     def reset(self) -> None:
         """Forget the previous frame (a new clip, a seek, a changed source)."""
@@ -72,7 +81,22 @@ class Processor:
 
     @property
     def scale(self) -> int:
+        """The super-resolution model's scale (1: none)."""
         return self.upscale.info.scale if self.upscale else 1
+
+    def plan(self, height: int, width: int) -> frames.SizePlan:
+        """The sizes a ``height`` x ``width`` frame goes through (``ValueError``: impossible)."""
+        s = self.settings
+        key = (height, width, s.max_side, s.out_scale)
+        if self._plan is None or self._plan[0] != key:
+            self._plan = key, frames.plan_sizes(height, width, style=self.style is not None,
+                                                 sr_scale=self.scale, max_side=s.max_side,
+                                                 out_scale=s.out_scale)
+        return self._plan[1]
+
+    def out_size(self, height: int, width: int) -> tuple[int, int]:
+        """(height, width) of the output for a ``height`` x ``width`` input."""
+        return self.plan(height, width).out
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         return self.finish(self.prepare(frame))
@@ -80,15 +104,17 @@ class Processor:
     def prepare(self, frame: np.ndarray) -> Staged:
         """The style model's part: no state, so frames may go through it in any order and on
         several threads at once (``stylecam-render`` does)."""
-        out = frames.as_frame(frame)
+        frame = frames.as_frame(frame)
         s = self.settings
+        plan = self.plan(*frame.shape[:2])
+        base = frames.resize(frame, *plan.base)
         if self.style is None or s.strength <= 0:
-            return Staged(out)
-        small = frames.resize(out, *frames.fit_max_side(out.shape[0], out.shape[1], s.max_side))
-        return Staged(out, small, self.style.run(small))
+            return Staged(base, plan=plan)
+        small = base if plan.style == plan.base else frames.resize(frame, *plan.style)
+        return Staged(base, small, self.style.run(small), plan)
 
     def finish(self, staged: Staged) -> np.ndarray:
-        """Stabilise, size back, colour, blend, upscale: calls in frame order."""
+        """Stabilise, size back (to the plan's base), colour, blend, upscale: calls in frame order."""
         out, styled, s = staged.frame, staged.styled, self.settings
         if styled is not None:
             if s.stabilize > 0:
@@ -100,4 +126,6 @@ class Processor:
             out = frames.blend(styled, out, s.strength)
         if self.upscale is not None:
             out = self.upscale.run(out)
+            if staged.plan is not None and out.shape[:2] != staged.plan.out:
+                out = frames.resize(out, *staged.plan.out)  # rounding: base x scale was a few px off
         return out

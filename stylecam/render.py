@@ -13,6 +13,9 @@ kept file really holds, or that nothing was kept (exit 2). A finished render say
 file went. Pictures over ``inputs.MAX_PIXELS`` are refused from their header.
 ``--style "wave:0.6,starry_night:0.4"`` is a blend: each style's model runs on every frame
 and the outputs are mixed (``blend``), written as ``clip_wave-starry_night.mp4``.
+``--style`` with ``--upscale S`` keeps the input's size: the style runs at 1/S and the SR
+model brings it back (HD output at low-resolution cost); ``--upscale`` alone makes S x the
+input, and ``--out-scale K`` asks for K x the input either way (``frames.plan_sizes``).
 
 The command (here) -> ``render_plan`` (each input's job and output, checked before anything
 is written) -> ``render_run`` (one job; a video through ``stages.run_pipeline``).
@@ -29,6 +32,7 @@ from .blend import Blend, BlendedStyle, resolve_blend
 from .cli import ArgumentParser, EXIT_INTERRUPTED, EXIT_USER_ERROR, fail, run_cli
 from .engine import CPU, DEVICES, PRECISIONS, Engine, _providers, default_threads
 from .errors import OutputError, StylecamError, UnknownModelError, UsageError
+from .frames import plan_sizes
 from .models import Catalog, ModelInfo, list_styles
 from .process import Processor, Settings
 from .render_plan import Job, _tag, plan_job
@@ -52,11 +56,18 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.add_argument("--strength", type=float, default=1.0, help="0 = original .. 1 = fully stylized (default 1)")
     p.add_argument("--preserve-color", action="store_true", help="keep the original colours, take the style's light")
-    p.add_argument("--max-side", type=int, default=None, metavar="N", help="run the style model at most N pixels a side")
+    p.add_argument("--max-side", type=int, default=None, metavar="N",
+                   help="run the style model at most N pixels a side (with --upscale too: the style "
+                        "comes back to output/scale, then super-resolution to the output)")
     p.add_argument("--stabilize", type=float, default=DEFAULT_STABILIZE, metavar="K",
                    help="0 .. <1: keep this much of the previous output along the motion, "
                         f"against flicker (video only; default {DEFAULT_STABILIZE:g})")
-    p.add_argument("--upscale", metavar="2|4|NAME", help="super-resolution after the style (or alone)")
+    p.add_argument("--upscale", metavar="2|4|NAME",
+                   help="super-resolution: with --style, the style runs at 1/scale and the SR model brings it "
+                        "back to the input's size (HD at low-resolution cost); alone, the output is scale x the input")
+    p.add_argument("--out-scale", type=float, default=None, metavar="K",
+                   help="with --upscale: the output is K x the input (default 1 with --style, the model's "
+                        "scale without); e.g. --style wave --upscale 4 --out-scale 4 styles at full size, then x4")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--precision", default="auto", choices=PRECISIONS,
                    help="auto (default): a model's int8 variant on the CPU when it has one; float: never; int8")
@@ -91,8 +102,13 @@ def _check_options(args) -> Settings:
         raise UsageError(f"--crf must be between 0 and 51, got {args.crf}")
     if args.style is None and args.upscale is None:
         raise UsageError("give --style NAME, --upscale 2|4|NAME, or both")
+    if args.out_scale is not None and args.upscale is None:
+        raise UsageError("--out-scale needs --upscale: the super-resolution model makes the output size")
+    if args.max_side is not None and args.style is None:
+        raise UsageError("--max-side sets the style model's size and needs --style; "
+                         "with --upscale alone, --out-scale K sets the output size")
     return Settings(strength=args.strength, preserve_color=args.preserve_color,
-                    max_side=args.max_side, stabilize=args.stabilize).check()
+                    max_side=args.max_side, stabilize=args.stabilize, out_scale=args.out_scale).check()
 
 
 def resolve_models(catalog: Catalog, style: str | None, upscale: str | None
@@ -146,14 +162,18 @@ def _main(argv: Sequence[str] | None) -> int:
     settings = _check_options(args)
     blend, sr_info = resolve_models(Catalog(), args.style, args.upscale)
     tag = _tag(blend, sr_info)
+
+    def out_size(height: int, width: int) -> tuple[int, int]:  # Processor.out_size, before any model loads
+        return plan_sizes(height, width, style=blend is not None, sr_scale=sr_info.scale if sr_info else 1,
+                          max_side=settings.max_side, out_scale=settings.out_scale).out
+
     several = len(args.inputs) > 1
     if several and args.output is not None and not Path(args.output).is_dir():
         raise OutputError(f"{args.output}: with several inputs, -o must be an existing folder")
     jobs: list[Job | StylecamError] = []
     for text in args.inputs:
         try:
-            jobs.append(plan_job(Path(text), args.output, several, tag, args.overwrite,
-                                    scale=sr_info.scale if sr_info else 1))
+            jobs.append(plan_job(Path(text), args.output, several, tag, args.overwrite, out_size=out_size))
         except StylecamError as exc:
             if not several:
                 raise

@@ -8,10 +8,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .blend import Blend
 from .errors import InputError, OutputError, UsageError
-from .inputs import check_file, check_pixels, image_size
+from .inputs import MAX_PIXELS, check_file, check_pixels, image_size
 from .models import ModelInfo
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg")
@@ -48,10 +49,32 @@ def _default_name(src: Path, kind: str, tag: str) -> str:
     return f"{src.stem}_{tag}{suffix}"
 
 
-def plan_job(src: Path, output: str | None, several: bool, tag: str, overwrite: bool, scale: int = 1) -> Job:
+OutSize = Callable[[int, int], tuple[int, int]]  # (height, width) in -> out, e.g. Processor.out_size
+
+
+def check_output_size(path, width: int, height: int, out_size: OutSize | None) -> tuple[int, int]:
+    """(height, width) of the output for a ``width`` x ``height`` input, checked before any
+    decoding: ``InputError`` past ``inputs.MAX_PIXELS`` (the input, or the output an upscale
+    makes), ``UsageError`` for a size that cannot be made (``frames.plan_sizes``)."""
+    check_pixels(path, width, height)
+    if out_size is None:
+        return height, width
+    try:
+        oh, ow = out_size(height, width)
+    except ValueError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    if oh * ow > MAX_PIXELS and oh * ow > width * height:
+        k = ow / width
+        raise InputError(f"{path}: {width}x{height} x{k:g} would be {ow}x{oh}, {ow * oh / 1e6:.0f} megapixels; "
+                         f"stylecam makes at most {MAX_PIXELS / 1e6:.0f}: scale it down first")
+    return oh, ow
+
+
+def plan_job(src: Path, output: str | None, several: bool, tag: str, overwrite: bool,
+             out_size: OutSize | None = None) -> Job:
     """Check one input and work out its output; raises before anything is written.
 
-    A picture over ``inputs.MAX_PIXELS`` (or whose ``scale`` x upscale would be) is refused
+    A picture over ``inputs.MAX_PIXELS`` (or whose output ``out_size`` would be) is refused
     from its header, before it is decoded.
     """
     if not src.exists():
@@ -60,7 +83,7 @@ def plan_job(src: Path, output: str | None, several: bool, tag: str, overwrite: 
     if kind != "folder":
         check_file(src)  # a pipe, a device or an empty file
     if kind == "image" and (size := image_size(src)) is not None:
-        check_pixels(src, *size, scale=scale)
+        check_output_size(src, *size, out_size)
     if output is None:
         dst = src.parent / _default_name(src, kind, tag)
     else:

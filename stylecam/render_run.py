@@ -20,9 +20,9 @@ import numpy as np
 
 from .engine import Engine
 from .errors import InputError, ModelError, OutputError, StylecamError, TruncatedInputError
-from .inputs import check_file, check_pixels, image_size
+from .inputs import check_file, image_size
 from .process import Processor
-from .render_plan import IMAGE_EXTS, Job, _temp_beside
+from .render_plan import IMAGE_EXTS, Job, _temp_beside, check_output_size
 from .stages import run_pipeline
 from .videoio import VideoReader, VideoWriter, count_frames
 
@@ -111,8 +111,8 @@ def render_video(job: Job, processor: Processor, timers: list[_Timed], preset: s
         info = reader.info
         if min(info.width, info.height) < 32:
             raise InputError(f"{job.src}: {info.width}x{info.height} is too small; stylecam needs at least 32x32")
-        check_pixels(job.src, info.width, info.height, processor.scale)
-        writer = VideoWriter(tmp, info.width * processor.scale, info.height * processor.scale, info.rate,
+        out_h, out_w = check_output_size(job.src, info.width, info.height, processor.out_size)
+        writer = VideoWriter(tmp, out_w, out_h, info.rate,
                              time_base=info.time_base, preset=preset, crf=crf, crash_safe=False,
                              audio_from=job.src if info.audio_streams else None)
     except BaseException:
@@ -200,16 +200,19 @@ def _finish(writer: VideoWriter, tmp: Path, dst: Path, complete: bool) -> tuple[
     return kept, close_error
 
 
-def _read_image(path: Path) -> np.ndarray:
+def _read_image(path: Path, out_size=None) -> np.ndarray:
+    """A picture as RGB, its size (and the output ``out_size`` makes of it) checked first
+    from its header, then once decoded."""
     check_file(path)
     if (size := image_size(path)) is not None:
-        check_pixels(path, *size)
+        check_output_size(path, *size, out_size)
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise InputError(f"{path}: not an image OpenCV can read")
     h, w = bgr.shape[:2]
     if min(h, w) < 32:
         raise InputError(f"{path}: {w}x{h} is too small; stylecam needs at least 32x32")
+    check_output_size(path, w, h, out_size)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
@@ -229,7 +232,7 @@ def _write_image(rgb: np.ndarray, dst: Path) -> None:
 def render_image(job: Job, processor: Processor, timers: list[_Timed]) -> Result:
     start = time.perf_counter()
     processor.reset()
-    _write_image(processor(_read_image(job.src)), job.dst)
+    _write_image(processor(_read_image(job.src, processor.out_size)), job.dst)
     return Result(str(job.src), str(job.dst), "image", frames=1, seconds=time.perf_counter() - start,
                   model_ms=[sum(ms) for ms in zip(*(t.ms for t in timers))])
 
@@ -248,7 +251,7 @@ def render_folder(job: Job, processor: Processor, timers: list[_Timed], progress
             t.ms.clear()
         for p in images:
             processor.reset()  # separate pictures, not frames of one clip
-            _write_image(processor(_read_image(p)), job.dst / p.name)
+            _write_image(processor(_read_image(p, processor.out_size)), job.dst / p.name)
             result.frames += 1
             if bar is not None:
                 bar.update(1)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from stylecam import engine
+from stylecam import engine, frames
 from stylecam.errors import DeviceError, ModelError, UsageError
 from stylecam.process import Processor, Settings
 from stylecam.testing import test_frame, write_model
@@ -82,11 +82,18 @@ def test_processor_strength_colour_size_and_upscale(tmp_path):
     small = Processor(inv, settings=Settings(max_side=40))(f)
     assert small.shape == f.shape
     assert np.abs(small.astype(int) - (255 - f.astype(int))).mean() < 20
-    both = Processor(inv, up)(f)
-    assert both.shape == (96, 160, 3)
-    np.testing.assert_array_equal(both[::2, ::2], 255 - f)
+    # a style and x2: styled at half size, super-resolved back to the frame's own size
+    g = test_frame(80, 128)
+    both = Processor(inv, up)(g)
+    assert both.shape == g.shape
+    np.testing.assert_array_equal(both, (255 - frames.resize(g, 40, 64)).repeat(2, 0).repeat(2, 1))
+    # an explicit output scale: styled at full size, then x2
+    big = Processor(inv, up, Settings(out_scale=2))(f)
+    assert big.shape == (96, 160, 3)
+    np.testing.assert_array_equal(big[::2, ::2], 255 - f)
     sr_only = Processor(up)(f)  # an sr model given as the style runs as the upscaler
     assert sr_only.shape == (96, 160, 3) and Processor(up).scale == 2
+    assert Processor(up).out_size(48, 80) == (96, 160) and Processor(inv, up).out_size(48, 80) == (48, 80)
     colour = Processor(inv, settings=Settings(preserve_color=True))(f)
     assert colour.shape == f.shape
 

@@ -61,3 +61,57 @@ def test_as_frame_rejects_wrong_layout():
         frames.as_frame(np.zeros((48, 80, 3), np.float32))
     view = test_frame(48, 80)[:, ::2]
     assert frames.as_frame(view).flags.c_contiguous
+
+
+# -- the sizes of the frame path (issue 16, item 4) -------------------------------------------
+
+@pytest.mark.parametrize("kw, want", [
+    # a style with x4: styled at a quarter, super-resolved back to the input's own size
+    (dict(style=True, sr_scale=4), ((180, 320), (180, 320), (720, 1280), (720, 1280))),
+    (dict(style=True, sr_scale=2), ((360, 640), (360, 640), (720, 1280), (720, 1280))),
+    # --max-side caps the style further; its output comes back to output/scale, not full size
+    (dict(style=True, sr_scale=4, max_side=200), ((112, 200), (180, 320), (720, 1280), (720, 1280))),
+    (dict(style=True, sr_scale=4, max_side=640), ((180, 320), (180, 320), (720, 1280), (720, 1280))),
+    # super-resolution alone keeps its meaning: scale x the input
+    (dict(style=False, sr_scale=4), (None, (720, 1280), (2880, 5120), (2880, 5120))),
+    # an explicit output scale: the old style-then-x4, or anything between
+    (dict(style=True, sr_scale=4, out_scale=4), ((720, 1280), (720, 1280), (2880, 5120), (2880, 5120))),
+    (dict(style=True, sr_scale=4, out_scale=2), ((360, 640), (360, 640), (1440, 2560), (1440, 2560))),
+    (dict(style=False, sr_scale=4, out_scale=1), (None, (180, 320), (720, 1280), (720, 1280))),
+    (dict(style=True, sr_scale=2, out_scale=1.5), ((540, 960), (540, 960), (1080, 1920), (1080, 1920))),
+    # no super-resolution: as before
+    (dict(style=True, max_side=640), ((360, 640), (720, 1280), (720, 1280), None)),
+    (dict(style=True), ((720, 1280), (720, 1280), (720, 1280), None)),
+])
+def test_plan_sizes_on_720p(kw, want):
+    p = frames.plan_sizes(720, 1280, **kw)
+    assert (p.style, p.base, p.out, p.sr_out) == want
+
+
+def test_plan_sizes_keeps_the_size_rounding_cannot_reach_and_even_chosen_sizes():
+    p = frames.plan_sizes(768, 1366, style=True, sr_scale=4)  # 1366/4 = 341.5
+    assert p.out == (768, 1366) and p.base == (192, 342) and p.sr_out == (768, 1368)  # resized at the end
+    odd = frames.plan_sizes(241, 321, style=True, sr_scale=2)
+    assert odd.out == (241, 321)  # the input's own size, odd kept (the writer encodes 4:4:4)
+    chosen = frames.plan_sizes(241, 321, style=True, sr_scale=2, out_scale=1.5)
+    assert chosen.out == (362, 482) and all(n % 2 == 0 for n in chosen.out)  # 361.5 x 481.5: even
+    assert frames.plan_sizes(241, 321, style=False, sr_scale=2).out == (482, 642)  # exact x2
+
+
+def test_plan_sizes_never_goes_below_32_and_keeps_the_aspect():
+    p = frames.plan_sizes(66, 98, style=True, sr_scale=4)  # 16.5 x 24.5 would be too small
+    assert p.out == (66, 98) and p.base == (32, 48) and p.sr_out == (128, 192) and p.style == (32, 48)
+    wide = frames.plan_sizes(40, 400, style=True, sr_scale=4, max_side=100)
+    assert wide.base == (32, 320) and wide.style == (32, 100)
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(style=True, out_scale=2), "--out-scale needs --upscale: the super-resolution model makes the output size"),
+    (dict(style=True, sr_scale=4, out_scale=0), "--out-scale must be more than 0, got 0"),
+    (dict(style=True, sr_scale=4, out_scale=0.02), "1280x720 x0.02 would be 26x14; stylecam needs at least 32x32"),
+    (dict(style=True, sr_scale=4, out_scale=0.04), "1280x720 x0.04 would be 52x28; stylecam needs at least 32x32"),
+])
+def test_plan_sizes_refuses_what_cannot_be_made(kw, message):
+    with pytest.raises(ValueError) as err:
+        frames.plan_sizes(720, 1280, **kw)
+    assert str(err.value) == message

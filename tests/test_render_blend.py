@@ -87,7 +87,7 @@ def test_a_blended_picture_is_exact_and_named_after_both(tmp_path, models, capsy
     got = cv2.imread(summary["output"])[..., ::-1]
     assert np.array_equal(got, blended(frame))  # png: exact
     # then x2 super-resolution of the blend; a plain style still reports no blend
-    code, out, err = run(capsys, photo, "--style", "wave:0.6,swap:0.4", "--upscale", "2", "--json")
+    code, out, err = run(capsys, photo, "--style", "wave:0.6,swap:0.4", "--upscale", "2", "--out-scale", "2", "--json")
     assert code == 0, err
     got = cv2.imread(str(tmp_path / "photo_wave-swap_x2.png"))[..., ::-1]
     assert np.array_equal(got, blended(frame).repeat(2, 0).repeat(2, 1))
