@@ -119,7 +119,7 @@ class Pipeline:
                  threads: int | None = None, on_frame=_ignore, on_error=_ignore,
                  on_status=_ignore, on_end=_ignore, on_model=_ignore, on_model_failed=_ignore,
                  retry_s: float = RETRY_SECONDS, precision: str = "auto", on_blend=_ignore,
-                 on_blend_failed=_ignore):
+                 on_blend_failed=_ignore, on_upscale=_ignore, on_upscale_failed=_ignore):
         self.stats = Stats()
         self.slot = LatestSlot()
         self.display = LatestSlot()
@@ -128,7 +128,8 @@ class Pipeline:
         self.worker = Worker(self.slot, self.stats, device=device, threads=threads, precision=precision,
                              on_result=self._result, on_error=on_error, on_model=on_model,
                              on_model_failed=on_model_failed, on_blend=on_blend,
-                             on_blend_failed=on_blend_failed)
+                             on_blend_failed=on_blend_failed, on_upscale=on_upscale,
+                             on_upscale_failed=on_upscale_failed)
         self.source = source
         self.capture: CaptureLoop | None = None
 

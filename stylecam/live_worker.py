@@ -5,10 +5,16 @@
                                                                             └──▶ on_result
     select(model) ──▶ ModelLoader (cache, or load + warm up) ──▶ Worker switches to it
     select_blend(model) ──▶ a second ModelLoader (same cache) ──▶ Worker mixes it in
+    select_upscale(model) ──▶ a third ModelLoader (same cache) ──▶ Worker super-resolves
 
 A blend (issue 14's fallback: no shared-trunk net yet) runs the second style's model on the
 frame too and mixes the two outputs (``blend.BlendedStyle``); the mix is read per frame
 (``set_mix``), so moving it never waits for anything.
+
+An upscale (a super-resolution model chosen with a style, issue 16 item 4) makes the style
+run on the frame shrunk by the model's scale and the model bring it back to the frame's own
+size (``frames.plan_sizes``, as ``stylecam-render --style S --upscale N`` does): the view
+shows full-size output at low-resolution cost.
 """
 
 from __future__ import annotations
@@ -139,7 +145,7 @@ class Worker:
     def __init__(self, slot: LatestSlot, stats: Stats | None = None, *, device: str = "auto",
                  threads: int | None = None, spin: bool = False, cache_size: int = 3, on_result=_ignore,
                  on_error=_ignore, on_model=_ignore, on_model_failed=_ignore, precision: str = "auto",
-                 on_blend=_ignore, on_blend_failed=_ignore):
+                 on_blend=_ignore, on_blend_failed=_ignore, on_upscale=_ignore, on_upscale_failed=_ignore):
         self.slot, self.stats = slot, stats or Stats()
         self.on_result, self.on_error, self.on_model = on_result, on_error, on_model
         self.loader = ModelLoader(device=device, threads=threads, spin=spin, precision=precision,
@@ -151,6 +157,13 @@ class Worker:
         self.blend_loader = ModelLoader(device=device, threads=threads, spin=spin, precision=precision,
                                         cache_size=cache_size, on_loaded=self._blend_loaded,
                                         on_error=on_error, on_model_failed=on_blend_failed, shared=self.loader)
+        # the upscale's super-resolution model: a loader of its own too
+        self.on_upscale = on_upscale
+        self.upscale_loader = ModelLoader(device=device, threads=threads, spin=spin, precision=precision,
+                                          cache_size=cache_size, on_loaded=self._upscale_loaded,
+                                          on_error=on_error, on_model_failed=on_upscale_failed, shared=self.loader)
+        self._upscale_engine: Engine | None = None  # super-resolution after the style (None: none)
+        self._upscale_generation = 0
         self._blend_engine: Engine | None = None  # the second style (None: no blend)
         self._blend_generation = 0
         self._mix = 0.5  # share of the second style, 0..1
@@ -171,12 +184,14 @@ class Worker:
         self._thread.start()
         self.loader.start()
         self.blend_loader.start()
+        self.upscale_loader.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self.loader.stop(timeout)
         self.blend_loader.stop(timeout)
+        self.upscale_loader.stop(timeout)
         if self._thread.is_alive():
             self._thread.join(timeout)
 
@@ -186,7 +201,7 @@ class Worker:
 
     @spin.setter
     def spin(self, value: bool) -> None:
-        self.loader.spin = self.blend_loader.spin = value
+        self.loader.spin = self.blend_loader.spin = self.upscale_loader.spin = value
 
     def load(self, info: ModelInfo) -> Engine:
         """A session for ``info`` (blocking; cached)."""
@@ -230,6 +245,32 @@ class Worker:
         self._blend_engine = engine
         self.on_blend(engine.info, engine.device if engine.precision == "float" else
                       f"{engine.device} {engine.precision}")
+
+    def select_upscale(self, model: ModelInfo | None) -> None:
+        """Super-resolve the style's output with ``model`` (an SR model) once its session is
+        ready: the style then runs at 1/scale and comes back at the frame's size; None: none."""
+        self._upscale_generation += 1
+        if model is None:
+            self._upscale_engine = None
+            self.on_upscale(None, "")
+            return
+        self.upscale_loader.request(self._upscale_generation, model)
+
+    def _upscale_loaded(self, generation: int, engine: Engine) -> None:
+        if generation != self._upscale_generation:
+            return
+        if engine.info.kind != "sr":
+            self.on_error(f"{engine.info.name} is a style, not a super-resolution model; it cannot upscale")
+            return
+        if self.stats is not None:
+            self.stats.reset_model()
+        self._upscale_engine = engine
+        self.on_upscale(engine.info, engine.device if engine.precision == "float" else
+                        f"{engine.device} {engine.precision}")
+
+    @property
+    def upscale_engine(self) -> Engine | None:
+        return self._upscale_engine
 
     def set_mix(self, mix: float) -> None:
         """The second style's share, 0..1 (0: the first style alone); read per frame."""
@@ -304,14 +345,18 @@ class Worker:
             # so it never blends with another model's picture.
             settings = Settings(settings.strength, settings.preserve_color, max_side,
                                 stabilize=STEADY if self._steady else 0.0)
-            style = self._style_for(engine)
-            if self._processor is None or self._processor.style is not style:
-                self._processor = Processor(style, None, settings)
+            # An upscale: the style runs at 1/scale (and at most max_side), the SR model brings
+            # it back to the frame's size (frames.plan_sizes).
+            style, up = self._style_for(engine), self._upscale_engine
+            p = self._processor
+            if p is None or p.style is not style or p.upscale is not up:
+                self._processor = Processor(style, up, settings)
             self._processor.settings = settings
             if not self._steady:
                 self._processor.reset()  # turned back on later, it must not blend with old frames
             out = self._processor(frame)
-            return out, (time.perf_counter() - t0) * 1000.0, style.info.name
+            name = f"{style.info.name}+{up.info.name}" if up is not None else style.info.name
+            return out, (time.perf_counter() - t0) * 1000.0, name
         return out, (time.perf_counter() - t0) * 1000.0, engine.info.name
 
     def _run(self) -> None:

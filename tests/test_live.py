@@ -240,3 +240,28 @@ def test_steady_blends_the_previous_output_along_the_motion():
     worker.set_settings(steady=False)
     plain, _, _ = worker.process(noisy)
     assert np.array_equal(plain, 255 - noisy)
+
+
+def test_a_style_and_an_upscale_come_back_at_the_frame_size():
+    """Issue 16, item 4: the style at 1/scale, the SR model brings it back (frames.plan_sizes)."""
+    loaded = threading.Event()
+    worker = Worker(LatestSlot(), on_upscale=lambda info, dev: loaded.set()).start()
+    try:
+        worker._engine = worker.load(model("invert"))
+        nn4 = check_model(write_model(user_dir() / "nn4.onnx", "nearest", kind="sr", scale=4, name="nn4"))
+        worker.select_upscale(nn4)
+        assert loaded.wait(10) and worker.upscale_engine.info.name == "nn4"
+        frame = test_frame(720, 1280)
+        out, ms, name = worker.process(frame)
+        small = cv2.resize(frame, (320, 180), interpolation=cv2.INTER_AREA)
+        assert out.shape == frame.shape and name == "invert+nn4" and ms > 0
+        assert np.array_equal(out, (255 - small).repeat(4, 0).repeat(4, 1))  # styled at 320x180
+        worker.set_settings(size_p=120)  # the processing size caps the style further: 214x120
+        capped, _, _ = worker.process(frame)
+        assert capped.shape == frame.shape and not np.array_equal(capped, out)
+        worker.set_settings(size_p=None)
+        worker.select_upscale(None)
+        plain, _, name = worker.process(frame)
+        assert name == "invert" and np.array_equal(plain, 255 - frame)
+    finally:
+        worker.stop()

@@ -29,6 +29,8 @@ class QtPipeline(QObject):
     modelFailed = Signal(object, str)  # ModelInfo, message
     blendChanged = Signal(object, str)  # the blend's second style (ModelInfo) or None, device
     blendFailed = Signal(object, str)  # ModelInfo, message
+    upscaleChanged = Signal(object, str)  # the super-resolution model after the style (ModelInfo) or None, device
+    upscaleFailed = Signal(object, str)  # ModelInfo, message
     recordingStopped = Signal(str, int, str, int)  # path, frames, error ("" if none), frames skipped
 
     def __init__(self, source: Source | None = None, *, device: str = "auto",
@@ -38,7 +40,8 @@ class QtPipeline(QObject):
                              on_frame=self.frameReady.emit, on_error=self.error.emit,
                              on_status=self.status.emit, on_end=self.ended.emit,
                              on_model=self.modelChanged.emit, on_model_failed=self.modelFailed.emit,
-                             on_blend=self.blendChanged.emit, on_blend_failed=self.blendFailed.emit)
+                             on_blend=self.blendChanged.emit, on_blend_failed=self.blendFailed.emit,
+                             on_upscale=self.upscaleChanged.emit, on_upscale_failed=self.upscaleFailed.emit)
         self.recorder: Recorder | None = None
         self.sinks: dict[str, object] = {}
 

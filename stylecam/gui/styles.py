@@ -74,6 +74,8 @@ class StylesMixin:
         self._models = models
         if hasattr(self, "blend_box"):
             self._refresh_blend_box(models)  # the "Blend with" dropdown lists the same styles
+        if hasattr(self, "upscale_box"):
+            self._refresh_upscale_box(models)  # and "Upscale" the super-resolution models
         data = box.currentData()
         if data is not None and entries == current and self._mtime(data) != self._chosen_mtime:
             self._style_chosen()  # the file was replaced (retrained): load the new one

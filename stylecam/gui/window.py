@@ -3,7 +3,7 @@
 Widgets only render and wire; the work happens in ``QtPipeline`` (capture, inference,
 recording threads). The UI thread never decodes, runs a model, encodes or loads a session.
 The view is ``view.VideoView``; the style dropdown lives in ``styles``, the "Blend with"
-dropdown and its mix slider in ``blending``, recording, snapshots
+dropdown and its mix slider in ``blending``, the "Upscale" dropdown in ``upscaling``, recording, snapshots
 and the virtual camera in ``outputs``.
 """
 
@@ -25,6 +25,7 @@ from .blending import BlendMixin
 from .outputs import OutputsMixin
 from .pipeline import QtPipeline
 from .styles import ORIGINAL, StylesMixin, start_style  # noqa: F401 (ORIGINAL: for callers)
+from .upscaling import UpscaleMixin
 from .vcam import vcam_status
 from .view import VideoView
 
@@ -41,7 +42,7 @@ def size_value(text: str | None) -> int | None | str:
     return None if text in ("full", "none", "") else int(text)
 
 
-class MainWindow(StylesMixin, BlendMixin, OutputsMixin, QMainWindow):
+class MainWindow(StylesMixin, BlendMixin, UpscaleMixin, OutputsMixin, QMainWindow):
     """The stylecam window."""
 
     frameShown = Signal(object)  # the Result just handed to the view
@@ -129,6 +130,8 @@ class MainWindow(StylesMixin, BlendMixin, OutputsMixin, QMainWindow):
         row1.addSpacing(12)
         row1.addWidget(QLabel("Size"))
         row1.addWidget(self.size_box)
+        for w in self._build_upscale():  # Upscale [off | ×4 sr4]
+            row1.addWidget(w)
         row1.addWidget(self.split_box)
         row1.addStretch(1)
         row2 = QHBoxLayout()
@@ -178,6 +181,7 @@ class MainWindow(StylesMixin, BlendMixin, OutputsMixin, QMainWindow):
         p.recordingStopped.connect(self._recording_stopped)
         self.style_box.currentIndexChanged.connect(self._style_chosen)
         self._wire_blend()
+        self._wire_upscale()
         self.strength.valueChanged.connect(self._settings_changed)
         self.preserve.toggled.connect(self._settings_changed)
         self.steady.toggled.connect(self._cost_changed)
@@ -226,6 +230,7 @@ class MainWindow(StylesMixin, BlendMixin, OutputsMixin, QMainWindow):
         self.style_box.setCurrentIndex(max(0, self.style_box.findData(want)))
         self._style_chosen()
         self._restore_blend()
+        self._restore_upscale()
 
     # -- settings ----------------------------------------------------------------------------
     def _apply_settings(self) -> None:
@@ -276,6 +281,7 @@ class MainWindow(StylesMixin, BlendMixin, OutputsMixin, QMainWindow):
         if self._remembered is not None:  # the style chosen, even when a failure fell back to Original
             s.setValue("style", self._remembered)
         self._save_blend()
+        self._save_upscale()
         # "": probe cameras, else the demo; a file that failed is not opened again
         s.setValue("source", "" if self._source_failed else self._source_spec or "")
         s.sync()
