@@ -108,7 +108,7 @@ def loss_config(train: dict):
 
     return LossConfig(float(train.get("content_weight", 1.0)), float(train.get("style_weight", 3.0)),
                       float(train.get("tv_weight", 1.0)), train.get("content_layer", "relu2_2"),
-                      tuple(train.get("style_layers", STYLE_LAYERS)))
+                      tuple(train.get("style_layers", STYLE_LAYERS)), tuple(train.get("layer_weights", ())))
 
 
 def style_size(train: dict) -> int:
@@ -127,7 +127,7 @@ def gatys_key(style_sha: str, size: int, lcfg, photo: np.ndarray, history: int) 
     """Everything the Gatys result depends on, hashed (the iteration counts are stored inside)."""
     desc = json.dumps({"v": GATYS_VERSION, "style": style_sha, "style_size": size, "history": history,
                        "loss": [lcfg.content_weight, lcfg.style_weight, lcfg.tv_weight, lcfg.content_layer,
-                                list(lcfg.style_layers)],
+                                list(lcfg.style_layers)] + ([list(lcfg.layer_weights)] if lcfg.layer_weights else []),
                        "photo": hashlib.sha256(np.ascontiguousarray(photo).tobytes()).hexdigest(),
                        "shape": list(photo.shape)}, sort_keys=True)
     return hashlib.sha256(desc.encode()).hexdigest()[:32]

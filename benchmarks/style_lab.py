@@ -54,6 +54,10 @@ CANDIDATES = {
     "v3-ms": {"fast": "v3", "style_size": 384, "style_scales": (1.0, 2.0)},
     "v3-s3": {"fast": "v3", "style_size": 1152},
     "v3-deep-s2": {"fast": "v3-deep", "style_size": 768},
+    # the style's weight: more of it at every layer, or more at the low layers (the painting's
+    # colour and small marks; pytorch/examples' MSE Grams weigh relu1_2 16x relu3_3 in effect)
+    "v3-s2-w32": {"fast": "v3", "style_size": 768, "style_weight": 32.0},
+    "v3-s2-lw": {"fast": "v3", "style_size": 768, "layer_weights": (8.0, 4.0, 1.0, 1.0)},
     # not an equal start: from the shipped v2 model of the style (its 700-7,000 steps), the
     # cheap way to move every built-in style onto v3
     "v3-s2-ft": {"fast": "v3", "style_size": 768, "init": "shipped"},
@@ -98,10 +102,10 @@ def train_one(style: str, cand: str, steps: int, root: Path, log) -> Path:
     if (run / CHECKPOINT).is_file():
         tr = Trainer(None, run, resume=True, steps=steps, log=log, quiet=True)
     else:
+        fields = {"size": 192, "batch": 4, "style_weight": 8.0, "stability": 300.0, **recipe(style, cand)}
         cfg = TrainConfig(mode="style", name=f"{style}-{cand}", style=str(painting),
                           source_sha256=sha256_file(painting), content=str(DATA / "content"),
-                          steps=steps, size=192, batch=4, style_weight=8.0, stability=300.0,
-                          checkpoint_every=100, preview_every=max(100, steps), **recipe(style, cand))
+                          steps=steps, checkpoint_every=100, preview_every=max(100, steps), **fields)
         tr = Trainer(cfg, run, log=log, quiet=True)
     t0 = time.perf_counter()
     last = [t0]

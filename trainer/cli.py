@@ -55,6 +55,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--style-size", type=int, default=0, help="long side of the painting in pixels (default 2 x --size)")
     p.add_argument("--style-scales", default="1", help="comma-separated multiples of --style-size at which the "
                    "painting's Grams are matched, averaged (e.g. 1,2: its fine and its broad strokes); default 1")
+    p.add_argument("--layer-weights", default="", help="comma-separated multipliers of --style-weight for "
+                   "relu1_2,relu2_2,relu3_3,relu4_3 (e.g. 8,4,1,1: more of the painting's colour and "
+                   "small marks); default 1 each")
     p.add_argument("--fast", default="v3", help="fast tier: the net's version, v3 (reflect padding, the default), "
                    "v3-deep (5 blocks) or v2 (zero padding on mirrored margins)")
     p.add_argument("--content-weight", type=float, default=d["content_weight"])
@@ -182,6 +185,7 @@ def _config(args, mode: str):
         sr_width=args.sr_width, sr_blocks=args.sr_blocks, steps=steps,
         minutes=args.minutes,
         size=args.size, batch=args.batch, style_size=args.style_size, style_scales=_scales(args.style_scales),
+        layer_weights=_numbers(args.layer_weights, "--layer-weights") if args.layer_weights else (),
         fast=args.fast, content_weight=args.content_weight,
         style_weight=args.style_weight if mode == "style" else 0.0, tv_weight=tv, pixel_weight=pixel,
         stability=args.stability if mode == "style" else 0.0,
@@ -278,7 +282,12 @@ def _train(args, mode: str, handler: _StopAfterStep) -> int:
 
 def _scales(text: str) -> tuple:
     """--style-scales "1,2" -> (1.0, 2.0); a bad list is a one-line usage error."""
+    return _numbers(text, "--style-scales")
+
+
+def _numbers(text: str, option: str) -> tuple:
+    """"8,4,1,1" -> (8.0, 4.0, 1.0, 1.0); a bad list is a one-line usage error naming ``option``."""
     try:
         return tuple(float(k) for k in text.split(",") if k.strip())
     except ValueError:
-        raise UsageError(f"--style-scales must be comma-separated numbers, not '{text}'") from None
+        raise UsageError(f"{option} must be comma-separated numbers, not '{text}'") from None

@@ -52,6 +52,7 @@ class TrainConfig:
     degrade: str = "paper"  # sr: paper (blur + bicubic) | bicubic (the Set5/Set14 protocol)
     content_layer: str = "relu2_2"
     style_layers: tuple = STYLE_LAYERS
+    layer_weights: tuple = ()  # style: multipliers of style_weight per style layer (relu1_2 ..); () = all 1
     lr: float = 1e-3
     lr_end: float = 0.1  # cosine decay to lr * lr_end at the last step
     seed: int = 0
@@ -67,6 +68,10 @@ class TrainConfig:
 
     def __post_init__(self):
         self.style_layers = tuple(self.style_layers)
+        self.layer_weights = tuple(float(w) for w in self.layer_weights)
+        if self.layer_weights and (len(self.layer_weights) != len(self.style_layers) or min(self.layer_weights) < 0):
+            raise UsageError(f"--layer-weights needs {len(self.style_layers)} numbers of at least 0 "
+                             f"(one per style layer: {', '.join(self.style_layers)}), not {self.layer_weights}")
         self.style_scales = tuple(float(k) for k in self.style_scales)
         if not self.style_scales or min(self.style_scales) <= 0:
             raise UsageError(f"--style-scales must be positive numbers, not {self.style_scales}")
@@ -104,7 +109,7 @@ class TrainConfig:
 
     def loss_config(self) -> LossConfig:
         return LossConfig(self.content_weight, self.style_weight, self.tv_weight,
-                          self.content_layer, self.style_layers)
+                          self.content_layer, self.style_layers, self.layer_weights)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -133,6 +138,7 @@ class TrainResult:
         cfg["style"] = Path(cfg["style"]).name if cfg["style"] else ""
         cfg["content"] = Path(cfg["content"]).name if cfg["content"] else ""
         cfg["style_layers"] = list(cfg["style_layers"])
+        cfg["layer_weights"] = list(cfg["layer_weights"])
         cfg["steps"] = self.step
         cfg["wall_seconds"] = round(self.wall_seconds, 1)
         if self.history:

@@ -29,8 +29,10 @@ def feature_loss(a: Tensor, b: Tensor) -> Tensor:
     return F.mse_loss(a, b)
 
 
-def style_loss(feats: dict[str, Tensor], target_grams: dict[str, Tensor]) -> Tensor:
-    """Σ over the target's layers of ‖G(ŷ) − G(y_s)‖²_F, averaged over the batch.
+def style_loss(feats: dict[str, Tensor], target_grams: dict[str, Tensor],
+               weights: dict[str, float] | None = None) -> Tensor:
+    """Σ over the target's layers of w_l ‖G(ŷ) − G(y_s)‖²_F, averaged over the batch (w_l = 1
+    unless ``weights`` says otherwise).
 
     Target grams may have batch 1: they broadcast over the batch of ``feats``.
     """
@@ -38,7 +40,7 @@ def style_loss(feats: dict[str, Tensor], target_grams: dict[str, Tensor]) -> Ten
     for layer, target in target_grams.items():
         g = gram(feats[layer])  # (B, C, C)
         per_image = (g - target).pow(2).sum(dim=(1, 2))  # (B,)
-        term = per_image.mean()
+        term = per_image.mean() * (weights or {}).get(layer, 1.0)
         total = term if total is None else total + term
     if total is None:
         raise ValueError("style_loss needs at least one target layer")
@@ -61,9 +63,17 @@ class LossConfig:
     tv_weight: float
     content_layer: str = "relu2_2"
     style_layers: tuple = field(default=STYLE_LAYERS)
+    layer_weights: tuple = ()  # one multiplier of style_weight per style layer; () = all 1
 
     def __post_init__(self):
         self.style_layers = tuple(self.style_layers)  # JSON round-trips give a list
+        self.layer_weights = tuple(float(w) for w in self.layer_weights)
+        if self.layer_weights and len(self.layer_weights) != len(self.style_layers):
+            raise ValueError(f"{len(self.layer_weights)} layer weights for {len(self.style_layers)} style layers")
+
+    def layer_weight_map(self) -> dict[str, float] | None:
+        """{style layer: multiplier}, or None when every layer counts once."""
+        return dict(zip(self.style_layers, self.layer_weights)) if self.layer_weights else None
 
     def layers(self) -> tuple[str, ...]:
         """Every VGG layer the objective needs, in VGG order, each once."""
@@ -94,7 +104,7 @@ def objective(vgg, y_hat: Tensor, content: Tensor, target_grams: dict[str, Tenso
     grams = {l: target_grams[l] for l in cfg.style_layers}
     parts = {
         "content": cfg.content_weight * feature_loss(feats[cfg.content_layer], content_feats),
-        "style": cfg.style_weight * style_loss(feats, grams),
+        "style": cfg.style_weight * style_loss(feats, grams, cfg.layer_weight_map()),
         "tv": cfg.tv_weight * tv_loss(y_hat),
     }
     total = parts["content"] + parts["style"] + parts["tv"]

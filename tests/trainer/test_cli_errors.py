@@ -61,6 +61,16 @@ def test_steps_zero_or_less_is_an_error_not_the_default(capsys, photos, painting
         assert snapshot(tmp_path) == before and not runs_in_tmp.exists()
 
 
+def test_bad_layer_weights_are_one_line(capsys, photos, painting, tmp_path, runs_in_tmp):
+    cases = [("8,4,x,1", "--layer-weights must be comma-separated numbers, not '8,4,x,1'"),
+             ("8,4", "--layer-weights needs 4 numbers of at least 0 (one per style layer: relu1_2, relu2_2, "
+                     "relu3_3, relu4_3), not (8.0, 4.0)")]
+    for text, message in cases:
+        code, out, err = run(capsys, painting, "--name", "x", "--content", photos, "--layer-weights", text)
+        assert (code, out, err) == (2, "", f"stylecam-train: {message}\n")
+        assert not runs_in_tmp.exists()
+
+
 def test_inputs_are_named_for_what_they_are(capsys, photos, painting, tmp_path, runs_in_tmp):
     folder = tmp_path / "folder.jpg"
     folder.mkdir()

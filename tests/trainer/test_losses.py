@@ -39,6 +39,19 @@ def test_style_loss_is_squared_frobenius_summed_over_layers_and_broadcast():
     assert style_loss(twice, targets).item() == pytest.approx(expected)
 
 
+def test_layer_weights_multiply_each_layer_and_must_match_the_layers():
+    f1 = torch.tensor([[[[1.0, 2.0]], [[3.0, 4.0]]]])
+    f2 = torch.tensor([[[[2.0]]]])
+    targets = {"a": torch.zeros(1, 2, 2), "b": torch.ones(1, 1, 1)}
+    a, b = (1.25**2 + 2 * 2.75**2 + 6.25**2), (4 - 1) ** 2
+    assert style_loss({"a": f1, "b": f2}, targets, {"a": 3.0, "b": 0.5}).item() == pytest.approx(3 * a + 0.5 * b)
+    cfg = LossConfig(1.0, 8.0, 1.0, "relu2_2", ("relu1_2", "relu2_2"), (4, 1))
+    assert cfg.layer_weight_map() == {"relu1_2": 4.0, "relu2_2": 1.0}
+    assert LossConfig(1.0, 8.0, 1.0).layer_weight_map() is None
+    with pytest.raises(ValueError, match="2 layer weights for 4 style layers"):
+        LossConfig(1.0, 8.0, 1.0, layer_weights=(1, 2))
+
+
 def test_tv_loss_by_hand():
     x = torch.tensor([[[[0.0, 1.0, 3.0], [2.0, 2.0, 2.0]]]])
     vertical = (2**2 + 1**2 + 1**2) / 3          # rows differ by 2, 1, -1
