@@ -19,11 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-import platformdirs
 
 from .errors import DeviceError, ModelError, UsageError
 from .frames import as_frame
-from .models import Catalog, ModelInfo, variant_path
+from .models import Catalog, ModelInfo, cache_dir, variant_path
 
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "float", "int8")  # auto: the int8 variant on the CPU when there is one
@@ -63,12 +62,6 @@ def cuda_usable() -> bool:
     finally:
         ort.set_default_logger_severity(3)
     return sess.get_providers()[0] == CUDA
-
-
-def cache_dir() -> Path:
-    """Where optimised models are kept (``STYLECAM_CACHE_DIR`` overrides)."""
-    env = os.environ.get("STYLECAM_CACHE_DIR")
-    return Path(env) if env else platformdirs.user_cache_path("stylecam") / "ort"
 
 
 @functools.lru_cache(maxsize=1)

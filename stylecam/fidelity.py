@@ -26,7 +26,7 @@ import numpy as np
 import onnxruntime as ort
 
 from .frames import psnr
-from .models import ModelInfo
+from .models import ModelInfo, cache_dir
 
 MIN_MEAN_DB = 32.0  # issue 16's bar for --precision auto: the float picture kept on any CPU
 MIN_WORST_DB = 30.0
@@ -118,8 +118,6 @@ _known: dict[str, Verdict] = {}
 
 def int8_verdict(info: ModelInfo, threads: int = 2, cache: Path | None = None) -> Verdict:
     """The verdict for ``info``'s int8 variant on this machine: from the cache, else measured now."""
-    from .engine import cache_dir
-
     path = (cache or cache_dir()) / CHECKS_FILE
     key = _key(info)
     with _lock:  # the render's workers load the same model at once: one check

@@ -54,6 +54,12 @@ def user_dir() -> Path:
     return Path(env) if env else platformdirs.user_data_path("stylecam") / "models"
 
 
+def cache_dir() -> Path:
+    """Where optimised models and int8 checks are kept (``STYLECAM_CACHE_DIR`` overrides)."""
+    env = os.environ.get("STYLECAM_CACHE_DIR")
+    return Path(env) if env else platformdirs.user_cache_path("stylecam") / "ort"
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """What the catalog knows of one model file."""
