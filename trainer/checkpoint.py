@@ -46,6 +46,11 @@ def init_weights(net: torch.nn.Module, cfg: TrainConfig, log) -> str:
     ncfg = cfg.net_config()
     if init == "scratch" or (init == "base" and cfg.mode != "style"):
         return "random weights"
+    if init == "nearest" or init.startswith("nearest:"):
+        used = _init_nearest(net, cfg, log)
+        if used:
+            return used
+        init = "base"
     if init == "base":
         path = base_path(cfg.tier)
         if not path.is_file():
@@ -74,6 +79,36 @@ def init_weights(net: torch.nn.Module, cfg: TrainConfig, log) -> str:
         raise UsageError(f"--init {init}: it holds a {have} network, this run trains {want}")
     net.load_state_dict({k: v.float() for k, v in ckpt["net"].items()})
     return str(path)
+
+
+def _init_nearest(net: torch.nn.Module, cfg: TrainConfig, log) -> str:
+    """``--init nearest``: the installed style nearest the painting (``trainer.nearest``);
+    ``cfg.init`` becomes ``nearest:NAME``, so the model records where it started (and that
+    name starts a run again). "" when no style fits: the caller starts from the base network."""
+    from .nearest import candidates, nearest_model
+    from .nets import arch_name
+
+    if cfg.mode != "style":
+        raise UsageError(f"--init {cfg.init} starts a style from the nearest installed one; a {cfg.mode} run has none")
+    if cfg.init.startswith("nearest:"):
+        name = cfg.init.split(":", 1)[1]
+        found = [m for m in candidates(arch_name(cfg.net_config())) if m.name.lower() == name.lower()]
+        if not found:
+            raise UsageError(f"--init {cfg.init}: no installed {arch_name(cfg.net_config())} style named '{name}'")
+        info = found[0]
+    else:
+        info = nearest_model(cfg, log)
+    if info is None:
+        log(f"note: --init nearest: no installed fast style on this {arch_name(cfg.net_config())} net; "
+            "starting from the base network")
+        cfg.init = "base"
+        return ""
+    used = _init_from_model(net, info.path, cfg.net_config(), log=lambda m: None)
+    if cfg.init == "nearest":
+        where = "built-in" if info.origin == "builtin" else "installed"
+        log(f"starting from '{info.name}' (the nearest {where} style to {Path(cfg.style).name})")
+        cfg.init = f"nearest:{info.name}"
+    return used
 
 
 def _init_from_model(net: torch.nn.Module, path: Path, ncfg: NetConfig, log) -> str:

