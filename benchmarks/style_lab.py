@@ -58,6 +58,12 @@ CANDIDATES = {
     # colour and small marks; pytorch/examples' MSE Grams weigh relu1_2 16x relu3_3 in effect)
     "v3-s2-w32": {"fast": "v3", "style_size": 768, "style_weight": 32.0},
     "v3-s2-lw": {"fast": "v3", "style_size": 768, "layer_weights": (8.0, 4.0, 1.0, 1.0)},
+    # pytorch/examples' balance between the layers (its mean-squared Grams divide each layer
+    # by C^2: 64:16:4:1 in ours), every layer still at least the default weight
+    "v3-s2-ex": {"fast": "v3", "style_size": 768, "layer_weights": (64.0, 16.0, 4.0, 1.0)},
+    # the net without its input skip (the base net has one, so it starts from random weights)
+    "v3-ns-s2": {"fast": "v3-ns", "style_size": 768, "init": "scratch"},
+    "v3-s2-scratch": {"fast": "v3", "style_size": 768, "init": "scratch"},
     # not an equal start: from the shipped v2 model of the style (its 700-7,000 steps), the
     # cheap way to move every built-in style onto v3
     "v3-s2-ft": {"fast": "v3", "style_size": 768, "init": "shipped"},

@@ -291,6 +291,8 @@ FAST_PRESETS = {
     "v2": FastSpec(widths=(16, 32, 64), blocks=3, norm_low=True, depthwise=False, down="conv", up="nearest"),
     "v3": FastSpec(widths=(16, 32, 64), blocks=3, norm_low=True, pad="reflect"),
     "v3-deep": FastSpec(widths=(16, 32, 64), blocks=5, norm_low=True, pad="reflect"),
+    # no input skip: every output pixel is painted through the 1/8 body, nothing is copied
+    "v3-ns": FastSpec(widths=(16, 32, 64), blocks=3, norm_low=True, pad="reflect", skip=False),
 }
 FAST_DEFAULT = "v3"
 FAST_STYLE = FAST_PRESETS[FAST_DEFAULT]
