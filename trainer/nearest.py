@@ -74,13 +74,12 @@ def candidates(arch: str, catalog: Catalog | None = None) -> list[ModelInfo]:
             if m.kind == "style" and m.tier == "fast" and m.arch == arch and m.precision == "float"]
 
 
-def rank(vgg, painting: torch.Tensor, models: list[ModelInfo], photos: np.ndarray | None = None,
-         log=None) -> list[tuple[float, ModelInfo]]:
-    """(distance, model) for every model that runs, nearest first. ``painting``: (1, 3, H, W)."""
+def output_grams(vgg, models: list[ModelInfo], photos: np.ndarray | None = None,
+                 log=None) -> list[tuple[ModelInfo, dict[str, torch.Tensor]]]:
+    """(model, Grams of its outputs on the probe photos) for every model that runs."""
     from .data import to_tensor
 
     photos = probe_photos() if photos is None else photos
-    want = grams(vgg, painting)
     out = []
     for m in models:
         try:
@@ -89,8 +88,19 @@ def rank(vgg, painting: torch.Tensor, models: list[ModelInfo], photos: np.ndarra
             if log:
                 log(f"note: --init nearest skips {m.path.name} ({type(exc).__name__})")
             continue
-        out.append((gram_distance(grams(vgg, to_tensor(styled)), want), m))
-    return sorted(out, key=lambda dm: (dm[0], dm[1].name.lower()))
+        out.append((m, grams(vgg, to_tensor(styled))))
+    return out
+
+
+def rank_grams(candidates: list[tuple[ModelInfo, dict]], want: dict) -> list[tuple[float, ModelInfo]]:
+    """(distance, model) nearest first, for the painting's Grams ``want``."""
+    return sorted(((gram_distance(g, want), m) for m, g in candidates), key=lambda dm: (dm[0], dm[1].name.lower()))
+
+
+def rank(vgg, painting: torch.Tensor, models: list[ModelInfo], photos: np.ndarray | None = None,
+         log=None) -> list[tuple[float, ModelInfo]]:
+    """(distance, model) for every model that runs, nearest first. ``painting``: (1, 3, H, W)."""
+    return rank_grams(output_grams(vgg, models, photos, log), grams(vgg, painting))
 
 
 def nearest_model(cfg, log, catalog: Catalog | None = None, vgg=None) -> ModelInfo | None:
