@@ -4,7 +4,7 @@ Widgets only render and wire; the work happens in ``QtPipeline`` (capture, infer
 recording threads). The UI thread never decodes, runs a model, encodes or loads a session.
 The view is ``view.VideoView``; the style dropdown lives in ``styles``, the "Blend with"
 dropdown and its mix slider in ``blending``, the "Upscale" dropdown in ``upscaling``, recording, snapshots
-and the virtual camera in ``outputs``.
+and the virtual camera in ``outputs``, "Add style from image…" (a background ``stylecam-train``) in ``addstyle``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ..errors import StylecamError
 from ..autosize import AutoSize
 from ..models import Catalog, ModelInfo
 from ..sources import Source, open_source
+from .addstyle import AddStyleMixin
 from .blending import BlendMixin
 from .outputs import OutputsMixin
 from .pipeline import QtPipeline
@@ -42,7 +43,7 @@ def size_value(text: str | None) -> int | None | str:
     return None if text in ("full", "none", "") else int(text)
 
 
-class MainWindow(StylesMixin, BlendMixin, UpscaleMixin, OutputsMixin, QMainWindow):
+class MainWindow(StylesMixin, BlendMixin, UpscaleMixin, OutputsMixin, AddStyleMixin, QMainWindow):
     """The stylecam window."""
 
     frameShown = Signal(object)  # the Result just handed to the view
@@ -137,6 +138,8 @@ class MainWindow(StylesMixin, BlendMixin, UpscaleMixin, OutputsMixin, QMainWindo
         row2 = QHBoxLayout()
         row2.addWidget(self.open_button)
         row2.addWidget(self.camera_button)
+        for w in self._build_add_style():  # Add style from image… (progress and Stop: status bar)
+            row2.addWidget(w)
         row2.addSpacing(12)
         row2.addWidget(self.record_button)
         row2.addWidget(self.record_time)
@@ -371,5 +374,6 @@ class MainWindow(StylesMixin, BlendMixin, UpscaleMixin, OutputsMixin, QMainWindo
             self.save_settings()
             self._stats_timer.stop()
             self._poll.stop()
+            self.stop_style_fit()
             self.pipeline.stop()
         super().closeEvent(event)
