@@ -12,7 +12,8 @@ sends SIGTERM: the trainer finishes its step and saves its checkpoint (``--resum
 
 Content (the photos the style learns to paint): the file that plays when the source is a file
 (a video's frames), else the frame on screen and the demo picture, written to
-``<cache>/content/NAME`` (kept, so ``stylecam-train --resume --name NAME`` can go on). ``fit_args`` (extra trainer arguments, after the window's own) is the seam tests use.
+``<cache>/content/NAME`` (kept, so ``stylecam-train --resume --name NAME`` can go on).
+``fit_args`` (extra trainer arguments, after the window's own) is the seam tests use.
 
 ``AddStyleMixin`` is part of ``MainWindow``: it uses its ``view``, ``catalog``, ``_models``,
 ``_source_spec``, ``refresh_models``, ``select_style`` and ``show_message``.

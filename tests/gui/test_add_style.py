@@ -88,7 +88,8 @@ def test_progress_is_read_from_the_trainers_bar():
     assert p("mine: 36step [00:10,  3.6step/s, total=9.9e+03, content=29]", "mine") == (None, 36, None)
     assert p("other: 12%|█ | 36/300 [00:10<01:13]", "mine") is None
     assert p("run folder: /x/runs/mine  (checkpoint.pt, …)", "mine") is None
-    lines = ["run folder: /x", "mine: 0step [00:00, ?step/s]", "stylecam-train: painting p.jpg: cannot read this picture"]
+    lines = ["run folder: /x", "mine: 0step [00:00, ?step/s]",
+             "stylecam-train: painting p.jpg: cannot read this picture"]
     assert addstyle.failure_line(lines, 2) == "stylecam-train: painting p.jpg: cannot read this picture"
     crash = ["Traceback (most recent call last):", '  File "x.py", line 1', "RuntimeError: out of memory"]
     assert addstyle.failure_line(crash, 1) == "stylecam-train failed (exit status 1): RuntimeError: out of memory"
@@ -139,7 +140,8 @@ def test_add_style_from_image_learns_it_while_the_view_runs(qtbot, make_window, 
     assert message.startswith("added the style 'mine' (learned in ")
     assert sum(shown) >= 10  # the view kept getting frames while the child trained
     assert "Learning 'mine': starting…" in said
-    assert any(s.startswith("Learning 'mine': ") and s[-1] in "%)…" for s in said[said.index("Learning 'mine': starting…") + 1:])
+    later = said[said.index("Learning 'mine': starting…") + 1:]
+    assert any(s.startswith("Learning 'mine': ") and s[-1] in "%)…" for s in later)  # steps, percent
     assert (user_dir() / "mine.onnx").is_file()
     assert "mine" in w.model_names() and w.style_box.currentText() == "mine"  # in the dropdown, chosen
     assert w.statusBar().currentMessage() == message
