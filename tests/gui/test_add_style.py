@@ -5,6 +5,8 @@ painting is one status-bar line; Stop leaves the window running. Signals and pix
 
 import importlib.util
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -118,6 +120,14 @@ def test_without_the_train_extra_one_line_says_how_to_install(qtbot, make_window
                             'pip install "stylecam[train]" (in a clone: pip install -e ".[train]")')
     assert w.statusBar().currentMessage() == said.args[0]
     assert not w.style_fit.running and w.add_style_action.isEnabled()
+
+
+def test_checking_for_the_trainer_imports_neither_torch_nor_the_trainer():
+    code = ("import sys, stylecam.gui.window as w; w.AddStyleMixin._cannot_train(); "
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'trainer')); "
+            "print(bad); sys.exit(1 if bad else 0)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
 
 
 @pytest.mark.slow
