@@ -15,7 +15,7 @@ Content (the photos the style learns to paint): the file that plays when the sou
 ``<cache>/content/NAME`` (kept, so ``stylecam-train --resume --name NAME`` can go on).
 ``fit_args`` (extra trainer arguments, after the window's own) is the seam tests use.
 
-``AddStyleMixin`` is part of ``MainWindow``: it uses its ``view``, ``catalog``, ``_models``,
+``AddStyleMixin`` is part of ``MainWindow``: it uses its ``view``, ``statusBar``, ``_models``,
 ``_source_spec``, ``refresh_models``, ``select_style`` and ``show_message``.
 """
 
