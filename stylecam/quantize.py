@@ -53,6 +53,20 @@ def _even(items: list, count: int) -> list:
     return [items[round(i * (len(items) - 1) / (count - 1))] for i in range(count)] if count > 1 else items[:1]
 
 
+def _crops(img: np.ndarray, count: int, height: int, width: int) -> list[np.ndarray]:
+    """``count`` frames of ``height`` x ``width`` cut from one picture at sizes and places
+    spread over it (the whole picture first, then ever closer windows)."""
+    h, w = img.shape[:2]
+    out = []
+    for i in range(count):
+        k = 1.0 - 0.6 * i / max(1, count - 1)  # window side: 100% .. 40% of the picture
+        wh, ww = max(2, int(h * k)), max(2, int(w * k))
+        y = (h - wh) * ((i * 7) % count) // max(1, count - 1)
+        x = (w - ww) * ((i * 11) % count) // max(1, count - 1)
+        out.append(cover_crop(np.ascontiguousarray(img[y:y + wh, x:x + ww]), height, width))
+    return out
+
+
 def calibration_frames(source: str | os.PathLike | None, count: int = 24,
                        size: tuple[int, int] = CALIB_SIZE) -> tuple[list[np.ndarray], str]:
     """(RGB uint8 frames, where they came from): photos of a folder (searched recursively,
@@ -78,6 +92,11 @@ def calibration_frames(source: str | os.PathLike | None, count: int = 24,
         if not frames:
             raise InputError(f"{src}: no readable photos to calibrate with")
         return frames, f"{len(frames)} photos of {src}"
+    if src.is_file() and src.suffix.lower() in PHOTO_EXTS:  # one picture: crops across it
+        img = cv2.imread(str(src), cv2.IMREAD_COLOR)
+        if img is None:
+            raise InputError(f"{src}: cannot read this picture")
+        return _crops(img[:, :, ::-1], count, height, width), f"{count} crops of {src}"
     if src.is_file():
         cap = cv2.VideoCapture(str(src))
         total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)

@@ -153,7 +153,14 @@ def _check(args, mode: str) -> None:
     if args.name and not NAME_RE.match(args.name):
         raise UsageError(f"--name '{args.name}': use letters, digits, '-', '_' or '.' (at most 64)")
     if not args.content and not args.resume:
-        raise UsageError("--content is required: a folder of photos or a video file")
+        if mode != "style":
+            raise UsageError("--content is required: a folder of photos or a video file")
+        from .data import default_content
+
+        content, what = default_content()
+        args.content = str(content)
+        print(f"note: no --content given: learning from {what}; pass --content FOLDER|VIDEO for a "
+              "style that has seen more photos", file=sys.stderr, flush=True)
     if args.out and args.no_install:
         raise UsageError("--out and --no-install do not go together (--out never installs)")
     installing = mode != "base" and not args.out and not args.no_install

@@ -28,6 +28,8 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".p
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts"}
 MIN_SIZE = 32
 MAX_VIDEO_FRAMES = 400
+MAX_PICTURES = 1000  # a bigger folder (a whole Pictures library) is sampled evenly
+MIN_DEFAULT_PICTURES = 8  # the Pictures folder is the default content only with at least this many
 
 
 def read_image(path: str | Path) -> np.ndarray | None:
@@ -103,15 +105,42 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     return x.detach().float().clamp(0, 1).mul(255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
 
 
+def pictures_in(folder: Path, limit: int | None = None) -> list[Path]:
+    """Picture files under ``folder`` (recursive), sorted; the first ``limit`` found when given."""
+    found = []
+    for p in folder.rglob("*"):
+        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file():
+            found.append(p)
+            if limit is not None and len(found) >= limit:
+                break
+    return sorted(found)
+
+
+def default_content(pictures: Path | None = None) -> tuple[Path, str]:
+    """(content source, what it is) for a style run given no ``--content``: the user's Pictures
+    folder when it holds at least ``MIN_DEFAULT_PICTURES`` pictures, else the demo photo that
+    ships with stylecam (its crops; enough for a short run from another style's weights)."""
+    import platformdirs
+
+    folder = Path(pictures) if pictures is not None else Path(platformdirs.user_pictures_path())
+    if folder.is_dir() and len(pictures_in(folder, MIN_DEFAULT_PICTURES)) >= MIN_DEFAULT_PICTURES:
+        return folder, f"the pictures in {folder}"
+    demo = Path(__file__).resolve().parent.parent / "stylecam" / "assets" / "demo.jpg"
+    return demo, f"the demo photo only ({folder} has fewer than {MIN_DEFAULT_PICTURES} pictures)"
+
+
 def load_content(source: str | Path, size: int) -> ContentSet:
     """Pictures from a folder (recursive) or a video file; short side scaled to ``size``."""
     if size < MIN_SIZE:
         raise UsageError(f"--size {size} is too small; use at least {MIN_SIZE}")
     source = Path(source)
     if source.is_dir():
-        files = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        files = pictures_in(source)
         if not files:
             raise InputError(f"content folder {source} has no pictures ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        if len(files) > MAX_PICTURES:
+            step = len(files) / MAX_PICTURES
+            files = [files[int(i * step)] for i in range(MAX_PICTURES)]
         images, skipped = [], []
         for f in files:
             img = read_image(f)

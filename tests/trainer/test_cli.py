@@ -48,6 +48,25 @@ def test_train_installs_a_model_the_catalog_finds(capsys, photos, painting, runs
         assert "note: no int8 variant: " in err
 
 
+def test_no_content_learns_from_the_pictures_folder_or_the_demo_photo(capsys, painting, photos, tmp_path,
+                                                                      runs_in_tmp, isolated_catalog, monkeypatch):
+    from trainer.data import default_content
+
+    monkeypatch.setenv("XDG_PICTURES_DIR", str(tmp_path / "no_pictures"))  # platformdirs reads it
+    demo, what = default_content()
+    assert demo.name == "demo.jpg" and demo.is_file() and "the demo photo only" in what
+    code, out, err = run(capsys, painting, "--name", "nocontent", *TINY)
+    assert code == 0, err
+    assert "note: no --content given: learning from the demo photo only" in err
+    assert Catalog().resolve("nocontent").train["content"] == "demo.jpg"
+    assert "int8 variant nocontent.int8.onnx" in err or "note: no int8 variant" in err
+    # eight pictures or more: the Pictures folder is the content
+    for i in range(8):
+        (photos / f"copy{i}.png").write_bytes((photos / "p0.png").read_bytes())
+    assert default_content(photos) == (photos, f"the pictures in {photos}")
+    assert default_content(tmp_path / "missing")[0].name == "demo.jpg"
+
+
 def test_out_writes_elsewhere_and_installs_nothing(capsys, photos, painting, tmp_path, isolated_catalog):
     dest = tmp_path / "elsewhere.onnx"
     dest.with_name("elsewhere.int8.onnx").write_bytes(b"a stale variant")
