@@ -36,6 +36,19 @@ def test_variant_is_quantised_checked_and_close_to_float(conv):
     assert quantize.psnr(got, want) >= quantize.MIN_PSNR and res.psnr_db >= quantize.MIN_PSNR
 
 
+def test_weights_use_seven_bits_so_avx2_kernels_cannot_saturate(conv):
+    from onnx import numpy_helper
+
+    res = quantize.quantize_model(conv, frames())
+    weights = [numpy_helper.to_array(t) for t in onnx.load(str(res.path)).graph.initializer
+               if t.data_type == onnx.TensorProto.INT8 and t.dims]
+    assert weights and all(w.min() >= -64 and w.max() <= 64 for w in weights)
+    wide = quantize.quantize_model(conv, frames(), dst=conv.with_name("wide.int8.onnx"), reduce_range=False)
+    full = [numpy_helper.to_array(t) for t in onnx.load(str(wide.path)).graph.initializer
+            if t.data_type == onnx.TensorProto.INT8 and t.dims]
+    assert max(int(abs(w).max()) for w in full) > 64  # the option really changes the range
+
+
 def test_catalog_attaches_the_variant_and_the_engine_runs_it_on_the_cpu(conv):
     quantize.quantize_model(conv, frames())
     cat = models.Catalog([(conv.parent, "user")])
