@@ -34,6 +34,30 @@ def time_call(fn, *, reps: int, max_s: float, warmup: int = 2) -> Timing:
     return Timing(statistics.median(times) * 1000, len(times), min(times) * 1000)
 
 
+def time_in_turn(cases: dict, *, rounds: int, reps: int, inputs: int = 1) -> dict[str, list[float]]:
+    """{case: its median ms in each round} for ``cases`` {name: fn(i)}: each round runs every
+    case once per rep, in turn, so a burst of load hits them alike; ``i`` cycles over
+    ``inputs`` (the frames a case takes by index). Two warm-up calls each; a line per round
+    on stderr."""
+    import sys
+
+    for fn in cases.values():
+        fn(0), fn(1 % inputs)
+    medians: dict[str, list[float]] = {k: [] for k in cases}
+    for r in range(rounds):
+        times: dict[str, list[float]] = {k: [] for k in cases}
+        for j in range(reps):
+            for name, fn in cases.items():
+                t = time.perf_counter()
+                fn(j % inputs)
+                times[name].append((time.perf_counter() - t) * 1e3)
+        for name, v in times.items():
+            medians[name].append(statistics.median(v))
+        print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.1f} ms" for k, v in medians.items()),
+              file=sys.stderr, flush=True)
+    return medians
+
+
 def session(path, threads: int = 2, level=ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
             spinning: bool | None = None, optimized_path: str | None = None) -> ort.InferenceSession:
     """A CPU session set up like ``stylecam.engine.Engine`` (unless told otherwise)."""

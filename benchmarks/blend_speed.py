@@ -20,15 +20,14 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
+from _measure import time_in_turn  # noqa: E402
 from stylecam.blend import BlendedStyle, mix, resolve_blend  # noqa: E402
 from stylecam.engine import Engine  # noqa: E402
 from stylecam.testing import test_frame  # noqa: E402
@@ -44,25 +43,12 @@ def measure(styles: str, size: tuple[int, int], precision: str, rounds: int, rep
     blended = BlendedStyle(engines, [0.5, 0.5])
     frame = test_frame(h, w)
     outs = [e.run(frame) for e in engines]
-    cases = {engines[0].info.name: lambda: engines[0].run(frame),
-             engines[1].info.name: lambda: engines[1].run(frame),
-             "blend": lambda: blended.run(frame),
-             "mix only": lambda: mix(outs, [0.5, 0.5])}
-    medians: dict[str, list[float]] = {k: [] for k in cases}
+    cases = {engines[0].info.name: lambda _: engines[0].run(frame),
+             engines[1].info.name: lambda _: engines[1].run(frame),
+             "blend": lambda _: blended.run(frame),
+             "mix only": lambda _: mix(outs, [0.5, 0.5])}
     load_before = os.getloadavg()
-    for fn in cases.values():
-        fn(), fn()  # warm-up
-    for r in range(rounds):
-        times: dict[str, list[float]] = {k: [] for k in cases}
-        for _ in range(reps):  # in turn, run by run, so a burst of load hits every case alike
-            for name, fn in cases.items():
-                t = time.perf_counter()
-                fn()
-                times[name].append((time.perf_counter() - t) * 1e3)
-        for name, v in times.items():
-            medians[name].append(statistics.median(v))
-        print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.1f} ms" for k, v in medians.items()),
-              file=sys.stderr, flush=True)
+    medians = time_in_turn(cases, rounds=rounds, reps=reps)
     best = {k: min(v) for k, v in medians.items()}
     first = engines[0].info.name
     return {"size": f"{w}x{h}", "styles": [e.info.name for e in engines],

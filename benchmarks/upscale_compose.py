@@ -34,7 +34,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -43,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from _measure import time_in_turn  # noqa: E402
 from stylecam import frames as F  # noqa: E402
 from stylecam.engine import Engine  # noqa: E402
 from stylecam.models import Catalog  # noqa: E402
@@ -115,21 +115,7 @@ def measure(args) -> tuple[dict, dict]:
         cases["style/2 + sr2"] = lambda i: composed2(clip[i])
     assert composed4(clip[0]).shape == clip[0].shape  # the composition keeps the size
     load_before = os.getloadavg()
-    for fn in cases.values():
-        fn(0), fn(1 % len(clip))  # warm-up
-    medians: dict[str, list[float]] = {k: [] for k in cases}
-    for r in range(args.rounds):
-        times: dict[str, list[float]] = {k: [] for k in cases}
-        for j in range(args.reps):  # in turn, frame by frame, so a burst of load hits every case alike
-            i = j % len(clip)
-            for name, fn in cases.items():
-                t = time.perf_counter()
-                fn(i)
-                times[name].append((time.perf_counter() - t) * 1e3)
-        for name, v in times.items():
-            medians[name].append(statistics.median(v))
-        print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.1f} ms" for k, v in medians.items()),
-              file=sys.stderr, flush=True)
+    medians = time_in_turn(cases, rounds=args.rounds, reps=args.reps, inputs=len(clip))
     best = {k: min(v) for k, v in medians.items()}
 
     # the picture: every frame through each path, against the direct style

@@ -38,6 +38,11 @@ from .process import Processor, Settings
 STEADY = 0.6  # Steady: share of the previous output kept (benchmarks/flicker.py: 0.53x flicker)
 
 
+def _device_label(engine) -> str:
+    """What the window says runs a model: "cpu int8", or the device alone for a float model."""
+    return engine.device if engine.precision == "float" else f"{engine.device} {engine.precision}"
+
+
 def processing_max_side(height: int, width: int, size_p: int | None) -> int | None:
     """The longer side for a processing size given as a height ("480p"), keeping aspect."""
     if not size_p:
@@ -222,8 +227,7 @@ class Worker:
         if self.stats is not None:
             self.stats.reset_model()
         self._engine = engine
-        self.on_model(engine.info, engine.device if engine.precision == "float" else
-                      f"{engine.device} {engine.precision}")
+        self.on_model(engine.info, _device_label(engine))
 
     def select_blend(self, model: ModelInfo | None) -> None:
         """Mix ``model`` (a style) into the current style once its session is ready; None: no blend."""
@@ -243,8 +247,7 @@ class Worker:
         if self.stats is not None:
             self.stats.reset_model()
         self._blend_engine = engine
-        self.on_blend(engine.info, engine.device if engine.precision == "float" else
-                      f"{engine.device} {engine.precision}")
+        self.on_blend(engine.info, _device_label(engine))
 
     def select_upscale(self, model: ModelInfo | None) -> None:
         """Super-resolve the style's output with ``model`` (an SR model) once its session is
@@ -265,8 +268,7 @@ class Worker:
         if self.stats is not None:
             self.stats.reset_model()
         self._upscale_engine = engine
-        self.on_upscale(engine.info, engine.device if engine.precision == "float" else
-                        f"{engine.device} {engine.precision}")
+        self.on_upscale(engine.info, _device_label(engine))
 
     @property
     def upscale_engine(self) -> Engine | None:

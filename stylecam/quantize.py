@@ -211,7 +211,6 @@ def quantize_model(src: str | os.PathLike, frames: list[np.ndarray], dst: str | 
         if score < min_psnr:
             raise ModelError(f"{src.name}: int8 changes the picture too much ({score:.1f} dB against the float "
                              f"model, need {min_psnr:.0f}); no variant written")
-        model = onnx.load(str(q))
         keep = [(p.key, p.value) for p in model.metadata_props if p.key.startswith("stylecam.")]
         del model.metadata_props[:]
         for k, v in keep + [("stylecam.precision", "int8"), ("stylecam.variant_of", sha256_file(src)),

@@ -20,25 +20,10 @@ import pytest
 from stylecam import render, stages
 from stylecam.engine import cuda_usable
 from stylecam.testing import make_audio_only, make_clip, test_frame, write_model
+from render_cli import run, one_line, last_line
 
 RATE = Fraction(30000, 1001)
 TOL = 12  # mean |difference| allowed after H.264 (yuv420p alone costs ~8 on these frames)
-
-
-def run(capsys, *argv):
-    code = render.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line(err):
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
-
-
-def last_line(err):
-    return re.split(r"[\r\n]+", err.strip())[-1]
 
 
 def decode(path):

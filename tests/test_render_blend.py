@@ -9,23 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-from stylecam import render
 from stylecam.blend import mix
 from stylecam.testing import make_clip, test_frame, write_model
+from render_cli import run, one_line
 
 TOL = 12  # mean |difference| allowed after H.264 (as tests/test_render.py)
-
-
-def run(capsys, *argv):
-    code = render.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line(err):
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 def listing(folder):

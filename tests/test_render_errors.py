@@ -18,24 +18,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from stylecam import render
 from stylecam.testing import contract_graph, make_clip, moving_frame, test_frame, write_model
-
-
-def run(capsys, *argv):
-    code = render.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line(err):
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
-
-
-def last_line(err):
-    return re.split(r"[\r\n]+", err.strip())[-1]
+from render_cli import run, one_line, last_line
 
 
 def listing(folder):

@@ -10,18 +10,12 @@ import cv2
 import numpy as np
 import pytest
 
-from stylecam import render
 from stylecam.errors import InputError
 from stylecam.render_plan import check_output_size
 from stylecam.testing import make_clip, test_frame, write_model
+from render_cli import run
 
 TOL = 12  # mean |difference| allowed after H.264
-
-
-def run(capsys, *argv):
-    code = render.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def decode(path):

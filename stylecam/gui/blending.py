@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLabel, QSlider, QWidget
 
 from ..models import ModelInfo
+from . import modelbox
 
 NO_BLEND = "none"
 DEFAULT_MIX = 50
@@ -50,26 +51,11 @@ class BlendMixin:
     def _refresh_blend_box(self, models: list[ModelInfo]) -> None:
         """The styles of the catalog (not super-resolution), kept in step with the style dropdown."""
         entries = [(NO_BLEND, None)] + [(m.label, str(m.path)) for m in models if m.kind == "style"]
-        box = self.blend_box
-        if entries == [(box.itemText(i), box.itemData(i)) for i in range(box.count())]:
-            return
-        keep = box.currentData()
-        box.blockSignals(True)
-        box.clear()
-        for label, data in entries:
-            box.addItem(label, data)
-        i = box.findData(keep)
-        box.setCurrentIndex(max(0, i))
-        box.blockSignals(False)
-        if i < 0 and keep is not None:  # the blended model's file went away
+        if modelbox.fill(self.blend_box, entries):  # the blended model's file went away
             self._blend_chosen()
 
-    def _blend_info(self) -> ModelInfo | None:
-        data = self.blend_box.currentData()
-        return next((m for m in self._models if str(m.path) == data), None) if data else None
-
     def _blend_chosen(self, *_args) -> None:
-        info = self._blend_info()
+        info = modelbox.chosen(self.blend_box, self._models)
         self.mix.setEnabled(info is not None)
         self._blend_remembered = info.name if info is not None else ""
         if info is not None and str(info.path) != self._blend_active:
@@ -92,9 +78,7 @@ class BlendMixin:
 
     def _blend_failed(self, info: ModelInfo, message: str) -> None:
         # the message is already in the status bar (on_error); point the dropdown back at what runs
-        self.blend_box.blockSignals(True)
-        self.blend_box.setCurrentIndex(max(0, self.blend_box.findData(self._blend_active)))
-        self.blend_box.blockSignals(False)
+        modelbox.set_quietly(self.blend_box, self.blend_box.findData(self._blend_active))
         self.mix.setEnabled(self._blend_active is not None)
 
     def _restore_blend(self) -> None:
@@ -105,12 +89,8 @@ class BlendMixin:
             mix = DEFAULT_MIX
         self.mix.setValue(mix)
         self._mix_changed(mix)  # the worker's mix, even when the slider did not move
-        name = str(s.value("blend_style", "") or "").strip().lower()
-        info = next((m for m in self._models if m.kind == "style" and m.name.lower() == name), None)
-        i = self.blend_box.findData(str(info.path)) if info is not None else 0
-        self.blend_box.blockSignals(True)
-        self.blend_box.setCurrentIndex(max(0, i))
-        self.blend_box.blockSignals(False)
+        name = str(s.value("blend_style", "") or "")
+        modelbox.set_quietly(self.blend_box, modelbox.index_saved(self.blend_box, self._models, "style", name))
         self._blend_chosen()
 
     def _save_blend(self) -> None:
@@ -122,10 +102,7 @@ class BlendMixin:
         if name is None or name.lower() == NO_BLEND:
             self.blend_box.setCurrentIndex(0)
             return
-        for i in range(1, self.blend_box.count()):
-            data = self.blend_box.itemData(i)
-            info = next((m for m in self._models if str(m.path) == data), None)
-            if self.blend_box.itemText(i).lower() == name.lower() or (info and info.name.lower() == name.lower()):
-                self.blend_box.setCurrentIndex(i)
-                return
-        raise KeyError(name)
+        i = modelbox.index_named(self.blend_box, self._models, name)
+        if i < 0:
+            raise KeyError(name)
+        self.blend_box.setCurrentIndex(i)

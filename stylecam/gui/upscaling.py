@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
 from ..models import ModelInfo
+from . import modelbox
 
 NO_UPSCALE = "off"
 
@@ -44,26 +45,11 @@ class UpscaleMixin:
     def _refresh_upscale_box(self, models: list[ModelInfo]) -> None:
         """The catalog's super-resolution models, kept in step with the style dropdown."""
         entries = [(NO_UPSCALE, None)] + [(f"×{m.scale} {m.name}", str(m.path)) for m in models if m.kind == "sr"]
-        box = self.upscale_box
-        if entries == [(box.itemText(i), box.itemData(i)) for i in range(box.count())]:
-            return
-        keep = box.currentData()
-        box.blockSignals(True)
-        box.clear()
-        for label, data in entries:
-            box.addItem(label, data)
-        i = box.findData(keep)
-        box.setCurrentIndex(max(0, i))
-        box.blockSignals(False)
-        if i < 0 and keep is not None:  # the model's file went away
+        if modelbox.fill(self.upscale_box, entries):  # the model's file went away
             self._upscale_chosen()
 
-    def _upscale_info(self) -> ModelInfo | None:
-        data = self.upscale_box.currentData()
-        return next((m for m in self._models if str(m.path) == data), None) if data else None
-
     def _upscale_chosen(self, *_args) -> None:
-        info = self._upscale_info()
+        info = modelbox.chosen(self.upscale_box, self._models)
         self._upscale_remembered = info.name if info is not None else ""
         if info is not None and str(info.path) != self._upscale_active:
             self.show_message(f"loading {info.label} to upscale…", 3000)
@@ -78,17 +64,11 @@ class UpscaleMixin:
 
     def _upscale_failed(self, info: ModelInfo, message: str) -> None:
         # the message is already in the status bar (on_error); point the dropdown back at what runs
-        self.upscale_box.blockSignals(True)
-        self.upscale_box.setCurrentIndex(max(0, self.upscale_box.findData(self._upscale_active)))
-        self.upscale_box.blockSignals(False)
+        modelbox.set_quietly(self.upscale_box, self.upscale_box.findData(self._upscale_active))
 
     def _restore_upscale(self) -> None:
-        name = str(self.settings.value("upscale", "") or "").strip().lower()
-        info = next((m for m in self._models if m.kind == "sr" and m.name.lower() == name), None)
-        i = self.upscale_box.findData(str(info.path)) if info is not None else 0
-        self.upscale_box.blockSignals(True)
-        self.upscale_box.setCurrentIndex(max(0, i))
-        self.upscale_box.blockSignals(False)
+        name = str(self.settings.value("upscale", "") or "")
+        modelbox.set_quietly(self.upscale_box, modelbox.index_saved(self.upscale_box, self._models, "sr", name))
         self._upscale_chosen()
 
     def _save_upscale(self) -> None:
@@ -99,10 +79,7 @@ class UpscaleMixin:
         if name is None or name.lower() == NO_UPSCALE:
             self.upscale_box.setCurrentIndex(0)
             return
-        for i in range(1, self.upscale_box.count()):
-            data = self.upscale_box.itemData(i)
-            info = next((m for m in self._models if str(m.path) == data), None)
-            if self.upscale_box.itemText(i).lower() == name.lower() or (info and info.name.lower() == name.lower()):
-                self.upscale_box.setCurrentIndex(i)
-                return
-        raise KeyError(name)
+        i = modelbox.index_named(self.upscale_box, self._models, name)
+        if i < 0:
+            raise KeyError(name)
+        self.upscale_box.setCurrentIndex(i)

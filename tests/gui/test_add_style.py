@@ -16,8 +16,8 @@ import pytest
 from stylecam.gui import addstyle
 from stylecam.models import user_dir
 from stylecam.testing import test_frame
+from frames_shown import WAIT, next_frame
 
-WAIT = 10_000
 FIT = 540_000  # a whole tiny run on a busy 2-core machine: torch import, VGG, 3 steps, export
 TINY = ["--steps", "3", "--size", "40", "--batch", "1", "--threads", "1", "--init", "scratch", "--no-int8"]
 
@@ -198,17 +198,3 @@ def test_stop_ends_the_fit_and_the_window_runs_on(qtbot, make_window, trainer_re
     next_frame(qtbot, w)
     next_frame(qtbot, w)  # still live
 
-
-def next_frame(qtbot, w, check=lambda r: True):
-    """The first frame shown that passes ``check``."""
-    got = []
-
-    def ok(r):
-        if check(r):
-            got.append(r)
-            return True
-        return False
-
-    with qtbot.waitSignal(w.frameShown, timeout=WAIT, check_params_cb=ok):
-        pass
-    return got[0]

@@ -7,23 +7,7 @@ import numpy as np
 from stylecam.blend import mix
 from stylecam.models import user_dir
 from stylecam.testing import write_model
-
-WAIT = 10_000
-
-
-def next_frame(qtbot, w, check=lambda r: True):
-    """The first frame shown that passes ``check``."""
-    got = []
-
-    def ok(r):
-        if check(r):
-            got.append(r)
-            return True
-        return False
-
-    with qtbot.waitSignal(w.frameShown, timeout=WAIT, check_params_cb=ok):
-        pass
-    return got[0]
+from frames_shown import WAIT, next_frame
 
 
 def singles(original):
