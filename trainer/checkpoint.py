@@ -13,7 +13,7 @@ import torch
 from stylecam.errors import TrainError, UsageError
 
 from .config import TrainConfig, TrainResult, runs_dir
-from .nets import NetConfig, arch_name
+from .nets import NetConfig, arch_name, build_net
 
 BASE_DIR = Path(__file__).resolve().parent / "base"
 CHECKPOINT = "checkpoint.pt"
@@ -44,6 +44,8 @@ def init_weights(net: torch.nn.Module, cfg: TrainConfig, log) -> str:
     """Load the starting weights named by ``cfg.init``; returns what was used, for the log."""
     init = cfg.init
     ncfg = cfg.net_config()
+    if getattr(net, "is_trunk", False):
+        return _init_trunk(net, cfg, log)
     if init == "scratch" or (init == "base" and cfg.mode != "style"):
         return "random weights"
     if init == "nearest" or init.startswith("nearest:"):
@@ -79,6 +81,37 @@ def init_weights(net: torch.nn.Module, cfg: TrainConfig, log) -> str:
         raise UsageError(f"--init {init}: it holds a {have} network, this run trains {want}")
     net.load_state_dict({k: v.float() for k, v in ckpt["net"].items()})
     return str(path)
+
+
+def _init_trunk(net: torch.nn.Module, cfg: TrainConfig, log) -> str:
+    """A shared trunk starts from random weights, an earlier trunk's checkpoint (same
+    paintings), or one plain fast net of its version (checkpoint or model file) whose weights
+    start every style (``TrunkNet.load_single``)."""
+    if cfg.init in ("scratch", "base"):
+        return "random weights"
+    from dataclasses import replace
+
+    path = Path(cfg.init)
+    if cfg.init.endswith(".onnx"):
+        plain = build_net(replace(cfg.net_config(), styles=0))
+        used = _init_from_model(plain, path, replace(cfg.net_config(), styles=0), log)
+        net.load_single(plain.state_dict())
+        return used + ", every style"
+    if not path.is_file():
+        path = runs_dir() / cfg.init / CHECKPOINT
+    if not path.is_file():
+        raise UsageError(f"--init {cfg.init}: not 'scratch', a checkpoint file, a model file or an earlier run's name")
+    ckpt = load_checkpoint(path)
+    state = {k: v.float() for k, v in ckpt["net"].items()}
+    if ckpt.get("arch") == arch_name(cfg.net_config()):
+        net.load_state_dict(state)
+        return str(path)
+    try:
+        net.load_single(state)
+    except (ValueError, RuntimeError):
+        raise UsageError(f"--init {cfg.init}: it holds a {ckpt.get('arch')} network, this run trains "
+                         f"{arch_name(cfg.net_config())}") from None
+    return f"{path} ({ckpt.get('arch')}), every style"
 
 
 def _init_nearest(net: torch.nn.Module, cfg: TrainConfig, log) -> str:

@@ -37,6 +37,10 @@ def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog=PROG, description="Train a style (or super-resolution) network with the "
                        "perceptual losses of Johnson et al. 2016 and install it as a stylecam model.")
     p.add_argument("painting", nargs="?", help="the style image (not with --sr or --base)")
+    p.add_argument("--with", dest="also", nargs="+", metavar="PAINTING", default=[],
+                   help="more paintings: train one shared trunk for all of them (styles that differ only in "
+                        "their norm scales and shifts; blends of them cost one pass), and install each "
+                        "painting as a style named after its file")
     p.add_argument("--name", help="model name: the style appears under it in the window and in stylecam-render")
     p.add_argument("--content", help="folder of photos (searched recursively) or a video file")
     p.add_argument("--sr", type=int, metavar="SCALE", help="train super-resolution x2, x4 or x8 instead of a style")
@@ -168,6 +172,10 @@ def _check(args, mode: str) -> None:
         _check_not_builtin(args.name)
     if args.out:
         check_out(args, mode)
+    for extra in args.also if not args.resume else []:
+        check_file(extra, "painting ")
+    if args.also and (mode != "style" or args.tier != "fast"):
+        raise UsageError("--with trains a shared trunk of fast styles; not with --sr, --base or --tier quality")
     if args.painting and not args.resume:
         check_file(args.painting, "painting ")  # a folder, a pipe or an empty file, named as such
         if (size := image_size(args.painting)) is not None:  # refused from its header, not after gigabytes
@@ -191,6 +199,7 @@ def _config(args, mode: str):
     return TrainConfig(
         mode=mode, name=args.name or f"base-{args.tier}", style=str(Path(args.painting).resolve()) if args.painting else "",
         source_sha256=sha256_file(args.painting) if args.painting else "",
+        styles=tuple(str(Path(p).resolve()) for p in [args.painting, *args.also]) if args.also else (),
         content=str(Path(args.content).resolve()), tier=args.tier, scale=args.sr or 1,
         sr_width=args.sr_width, sr_blocks=args.sr_blocks, steps=steps,
         minutes=args.minutes,
@@ -275,6 +284,8 @@ def _train(args, mode: str, handler: _StopAfterStep) -> int:
         dest = save_base(result, to.out_path or base_path(cfg.tier))
         log(f"base network for tier {cfg.tier} written to {dest}")
         return 0
+    if cfg.styles:
+        return _deliver_trunk(result, to, args, log)
     ncfg = cfg.net_config()
     onnx_path = to.out_path or run_dir / f"{cfg.name}.onnx"
     export_model(result.net, onnx_path, kind=ncfg.kind, name=cfg.name, scale=ncfg.scale, arch=arch_name(ncfg),
@@ -287,6 +298,22 @@ def _train(args, mode: str, handler: _StopAfterStep) -> int:
     dest = install_model(onnx_path, force=args.force)
     log(f"installed '{cfg.name}' into {user_dir()} ({dest.name}); try: stylecam-render video.mp4 "
         f"--{'style' if ncfg.kind == 'style' else 'upscale'} {cfg.name}")
+    return 0
+
+
+def _deliver_trunk(result, to, args, log) -> int:
+    """A shared trunk: every painting exported as its own style (into --out, a folder, or the
+    run folder's ``styles/``), with int8 variants, and installed unless --out/--no-install."""
+    from .trunk_export import export_trunk
+
+    paths = export_trunk(result, to.out_path or result.run_dir / "styles", log)
+    for path in paths:
+        _int8_variant(path, result.config.content, skip=to.no_int8, log=log)
+        if to.installs("style"):
+            install_model(path, force=args.force)
+    where = f"installed into {user_dir()}" if to.installs("style") else f"written to {paths[0].parent}"
+    log(f"{len(paths)} styles of one trunk {where}: {', '.join(p.stem for p in paths)}; blends of them "
+        f"cost one pass, e.g. stylecam-render video.mp4 --style \"{paths[0].stem}:0.5,{paths[-1].stem}:0.5\"")
     return 0
 
 

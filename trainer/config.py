@@ -29,6 +29,8 @@ class TrainConfig:
     mode: str = "style"  # style | sr | base
     name: str = ""
     style: str = ""  # painting path (style mode)
+    styles: tuple = ()  # style mode, a shared trunk: every painting (the first is ``style``); see trainer.trunk
+    fit: str = "all"  # all | style: train every weight, or only a trunk style's own parameters
     source_sha256: str = ""
     content: str = ""  # folder of photos or a video
     tier: str = "fast"
@@ -75,6 +77,13 @@ class TrainConfig:
         self.style_scales = tuple(float(k) for k in self.style_scales)
         if not self.style_scales or min(self.style_scales) <= 0:
             raise UsageError(f"--style-scales must be positive numbers, not {self.style_scales}")
+        self.styles = tuple(str(p) for p in self.styles)
+        if self.styles and (self.mode != "style" or self.tier != "fast"):
+            raise UsageError("a shared trunk of several paintings is a fast-tier style run")
+        if self.fit not in ("all", "style"):
+            raise UsageError(f"fit must be all or style, not '{self.fit}'")
+        if self.fit == "style" and not self.styles:
+            raise UsageError("fitting only a style's parameters needs a shared trunk")
         if self.fast not in FAST_PRESETS:
             raise UsageError(f"--fast must be one of {', '.join(FAST_PRESETS)}, not '{self.fast}'")
         if self.mode not in MODES:
@@ -105,7 +114,8 @@ class TrainConfig:
     def net_config(self) -> NetConfig:
         kind = "sr" if self.mode == "sr" else "style"
         return NetConfig(kind=kind, tier=self.tier, scale=self.scale if kind == "sr" else 1,
-                         sr_width=self.sr_width, sr_blocks=self.sr_blocks, fast=self.fast)
+                         sr_width=self.sr_width, sr_blocks=self.sr_blocks, fast=self.fast,
+                         styles=len(self.styles))
 
     def loss_config(self) -> LossConfig:
         return LossConfig(self.content_weight, self.style_weight, self.tv_weight,
@@ -136,6 +146,7 @@ class TrainResult:
         for private in ("name", "title", "credit", "vgg_weights", "checkpoint_every", "preview_every"):
             cfg.pop(private)
         cfg["style"] = Path(cfg["style"]).name if cfg["style"] else ""
+        cfg["styles"] = [Path(p).name for p in cfg["styles"]]
         cfg["content"] = Path(cfg["content"]).name if cfg["content"] else ""
         cfg["style_layers"] = list(cfg["style_layers"])
         cfg["layer_weights"] = list(cfg["layer_weights"])

@@ -27,6 +27,10 @@ SHORT_RUN = 300  # style steps; below this a run is reported as far too short
 def check_out(args, mode: str) -> None:
     """Refuse an ``--out`` that would replace a file stylecam-train did not make."""
     out = Path(args.out)
+    if getattr(args, "also", None):  # a shared trunk: --out is the folder its styles go into
+        if not out.is_dir():
+            raise OutputError(f"--out {out}: with --with, give an existing folder for the styles")
+        return
     if not out.parent.is_dir():
         raise OutputError(f"--out {out}: folder {out.parent} does not exist")
     if out.is_dir():

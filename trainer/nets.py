@@ -51,6 +51,7 @@ class NetConfig:
     sr_width: int = FAST_SR_WIDTH  # the fast super-resolution net's channels ...
     sr_blocks: int = FAST_SR_BLOCKS  # ... and residual blocks
     fast: str = "v3"  # the fast style net's version, a key of FAST_PRESETS
+    styles: int = 0  # > 0: a shared trunk for this many styles (trainer.trunk), fast style nets only
 
     def __post_init__(self):
         if self.fast not in FAST_PRESETS:
@@ -64,6 +65,8 @@ class NetConfig:
         if self.kind == "sr" and self.scale not in SR_SCALES:
             raise ValueError(f"super-resolution scale must be one of {', '.join(map(str, SR_SCALES))}, "
                              f"not {self.scale}")
+        if self.styles and (self.kind, self.tier) != ("style", "fast"):
+            raise ValueError("only the fast style net has a shared trunk for many styles")
         if (self.sr_width, self.sr_blocks) != (FAST_SR_WIDTH, FAST_SR_BLOCKS):
             if (self.kind, self.tier) != ("sr", "fast"):
                 raise ValueError("only the fast super-resolution net is made wider or deeper")
@@ -302,6 +305,10 @@ FAST_STYLE = FAST_PRESETS[FAST_DEFAULT]
 
 def build_net(cfg: NetConfig) -> nn.Module:
     """A fresh network for ``cfg`` (random weights)."""
+    if cfg.kind == "style" and cfg.styles:
+        from .trunk import TrunkNet
+
+        return TrunkNet(FAST_PRESETS[cfg.fast], cfg.styles)
     if cfg.kind == "style":
         return StyleNet() if cfg.tier == "quality" else FastStyleNet(FAST_PRESETS[cfg.fast])
     return SRNet(cfg.scale) if cfg.tier == "quality" else FastSRNet(cfg.scale, cfg.sr_width, cfg.sr_blocks)
@@ -330,7 +337,8 @@ def arch_name(cfg: NetConfig) -> str:
         version = 3 if s.pad == "reflect" else 2 if s.skip else 1
         return (f"stylecam-fast-v{version}-w{'-'.join(map(str, s.widths))}-b{s.blocks}"
                 f"{'-dw' if s.depthwise else ''}{'-in' if s.norm_low else ''}-{s.down}-{s.up}"
-                f"{'-skip' if s.skip else ''}{'-rp' if s.pad == 'reflect' else ''}")
+                f"{'-skip' if s.skip else ''}{'-rp' if s.pad == 'reflect' else ''}"
+                f"{f'-trunk{cfg.styles}' if cfg.styles else ''}")
     if cfg.tier == "quality":
         return f"johnson2016-sr-x{cfg.scale}"
     shape = "" if (cfg.sr_width, cfg.sr_blocks) == (FAST_SR_WIDTH, FAST_SR_BLOCKS) else \

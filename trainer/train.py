@@ -81,6 +81,8 @@ class Trainer:
             self.style = D.load_style(cfg.style, cfg.style_size)
             self.styles = [self.style if k == 1 else D.load_style(cfg.style, round(cfg.style_size * k))
                            for k in cfg.style_scales]
+            # a shared trunk: every painting (the first is cfg.style), at the first scale
+            self.trunk_paintings = [self.style] + [D.load_style(p, cfg.style_size) for p in cfg.styles[1:]]
         torch.manual_seed(cfg.seed)
         self.content = D.load_content(cfg.content, cfg.size)
         if self.content.skipped:
@@ -99,7 +101,8 @@ class Trainer:
         self.run_net, self.loss_vgg = self.net, self.vgg
         if cfg.compile:
             self.run_net, self.loss_vgg = torch.compile(self.net), torch.compile(self.vgg)
-        self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
+        trained = self.net.style_parameters() if cfg.fit == "style" else self.net.parameters()
+        self.opt = torch.optim.Adam(trained, lr=cfg.lr)
         self.step = 0
         self.wall = 0.0
         self.history: list[dict] = []
@@ -126,6 +129,10 @@ class Trainer:
                 # each scale equally (Σ‖G - A_k‖² = K‖G - mean A‖² + a constant)
                 per_scale = [style_targets(self.vgg, s.to(self.device), self.lcfg) for s in self.styles]
                 self.grams = {l: sum(g[l] for g in per_scale) / len(per_scale) for l in per_scale[0]}
+                if cfg.styles:  # (n, C, C) per layer; a step picks one row per picture
+                    per_style = [self.grams] + [style_targets(self.vgg, s.to(self.device), self.lcfg)
+                                                for s in self.trunk_paintings[1:]]
+                    self.trunk_grams = {l: torch.cat([g[l] for g in per_style]) for l in self.grams}
         self.preview_in = self.content.fixed(4).to(self.device)
 
     # -- one step
@@ -149,7 +156,7 @@ class Trainer:
     def loss(self, y: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict]:
         c = self.cfg
         if c.mode == "style":
-            return objective(self.loss_vgg, y, target, self.grams, self.lcfg)
+            return objective(self.loss_vgg, y, target, self.step_grams if c.styles else self.grams, self.lcfg)
         parts = {}
         if c.mode == "base" or c.loss in ("feature", "mixed"):
             feats = self.loss_vgg(y, (c.content_layer,))[c.content_layer]
@@ -204,6 +211,11 @@ class Trainer:
         for g in self.opt.param_groups:
             g["lr"] = self.lr_at(step)
         x, target = self.inputs(step)
+        if self.cfg.styles:  # a shared trunk: each picture of the batch gets a style drawn from (seed, step)
+            g = torch.Generator().manual_seed(self.cfg.seed * 7_919 + step)
+            which = torch.randint(len(self.cfg.styles), (x.shape[0],), generator=g)
+            self.net.select(which)
+            self.step_grams = {l: t[which.to(t.device)] for l, t in self.trunk_grams.items()}
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
             y = self.forward(x)
             total, parts = self.loss(y.float() if self.amp else y, target)
@@ -243,6 +255,9 @@ class Trainer:
                 rows = [D.to_uint8(F.interpolate(x, scale_factor=self.cfg.scale, mode="bicubic")),
                         D.to_uint8(y), D.to_uint8(hr)]
             else:
+                if self.cfg.styles:  # four styles of the trunk, a different four each preview
+                    k = self.step // self.cfg.preview_every
+                    self.net.select([(k + i) % len(self.cfg.styles) for i in range(hr.shape[0])])
                 rows = [D.to_uint8(hr), D.to_uint8(self.forward(hr))]
         self.net.train()
         style = D.to_uint8(self.style)[0] if self.cfg.mode == "style" else None
