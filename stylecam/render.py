@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from . import mixing
 from .blend import Blend, BlendedStyle, resolve_blend
 from .cli import ArgumentParser, EXIT_INTERRUPTED, EXIT_USER_ERROR, fail, run_cli
 from .engine import CPU, DEVICES, PRECISIONS, Engine, _providers, default_threads
@@ -183,14 +184,17 @@ def _main(argv: Sequence[str] | None) -> int:
                                     sr_info is None and _providers(args.device) == [CPU])
     # spin=False: onnxruntime's idle threads sleep instead of busy-waiting, so the decode and
     # encode threads get the cores between model runs (render_speed.py measures the gain)
-    # A blend: one Engine per style, each run on every frame, outputs mixed (blend.py).
+    # A blend of styles of one trunk is one model, their weights mixed (mixing.py); any other
+    # blend is one Engine per style, each run on every frame, outputs mixed (blend.py).
+    one_pass = blend is not None and not blend.single and mixing.one_pass(blend.models)
+    style_models = [mixing.mixed_model(blend.models, blend.weights)] if one_pass else (blend.models if blend else [])
     engines = [Engine(m, device=args.device, threads=threads, spin=False, precision=args.precision)
-               for m in (blend.models if blend else []) + ([sr_info] if sr_info else [])]
+               for m in style_models + ([sr_info] if sr_info else [])]
     timers = [_Timed(e) for e in engines]
     styles = [t for t in timers if t.info.kind == "style"]
     style = None
     if blend is not None:
-        style = styles[0] if blend.single else BlendedStyle(styles, blend.weights, name=blend.name)
+        style = styles[0] if len(styles) == 1 else BlendedStyle(styles, blend.weights, name=blend.name)
     upscale = next((t for t in timers if t.info.kind == "sr"), None)
     processor = Processor(style, upscale, settings)
 
@@ -213,7 +217,8 @@ def _main(argv: Sequence[str] | None) -> int:
             status = EXIT_USER_ERROR
             continue
         summaries.append({**result.summary(engines), "style": blend.spec if blend else None,
-                          "blend": blend.summary() if blend else None})
+                          "blend": blend.summary() if blend else None,
+                          "blend_passes": None if blend is None or blend.single else 1 if one_pass else len(styles)})
         if result.interrupted:
             _emit(args.json, summaries, several)
             fail(PROG, f"interrupted: kept {result.frames} {'frames' if job.kind == 'video' else 'images'} "
