@@ -3,9 +3,10 @@
     python benchmarks/blend_speed.py [--styles wave,starry_night] [--size 640x480]
                                      [--precision int8] [--rounds 5] [--reps 7] [--json FILE]
 
-A blend is the fallback of issue 14 (no shared-trunk net yet): each style's model runs on
-the frame and the outputs are mixed (``stylecam.blend.BlendedStyle``), so it should cost
-about the two models' times added. Measured as the app runs them: ``Engine`` on the CPU,
+Two styles of one shared trunk (``stylecam.mixing``) blend in one pass: their weights are
+mixed into one model, timed as "one pass". Any other two styles blend in two passes: each
+style's model runs on the frame and the outputs are mixed (``stylecam.blend.BlendedStyle``),
+about the two models' times added; that is timed as "blend" for every pair. Measured as the app runs them: ``Engine`` on the CPU,
 all cores, no spinning, the int8 variants (what ``--precision auto`` picks on this CPU),
 built-in models. In each round the first style alone, the second alone, the 2-style blend (models and
 mix) and the mix alone (float weighted sum of two frames) are timed in turn, run by run,
@@ -30,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _measure import time_in_turn  # noqa: E402
 from stylecam.blend import BlendedStyle, mix, resolve_blend  # noqa: E402
 from stylecam.engine import Engine  # noqa: E402
+from stylecam.mixing import mixed_model, one_pass  # noqa: E402
 from stylecam.testing import test_frame  # noqa: E402
 
 
@@ -47,6 +49,11 @@ def measure(styles: str, size: tuple[int, int], precision: str, rounds: int, rep
              engines[1].info.name: lambda _: engines[1].run(frame),
              "blend": lambda _: blended.run(frame),
              "mix only": lambda _: mix(outs, [0.5, 0.5])}
+    if one_pass(blend.models):  # styles of one trunk: the mixed model, one pass
+        mixed = Engine(mixed_model(blend.models, [0.5, 0.5]), device="cpu", threads=threads, spin=False,
+                       precision=precision)
+        mixed.run(frame)
+        cases["one pass"] = lambda _: mixed.run(frame)
     load_before = os.getloadavg()
     medians = time_in_turn(cases, rounds=rounds, reps=reps)
     best = {k: min(v) for k, v in medians.items()}
@@ -56,6 +63,8 @@ def measure(styles: str, size: tuple[int, int], precision: str, rounds: int, rep
             "rounds": rounds, "reps": reps, "best_of_round_medians_ms": {k: round(v, 2) for k, v in best.items()},
             "round_medians_ms": {k: [round(x, 2) for x in v] for k, v in medians.items()},
             "blend_over_single": round(best["blend"] / best[first], 3),
+            "one_pass_over_single": round(best["one pass"] / best[first], 3) if "one pass" in best else None,
+            "one_pass_precision": mixed.precision if "one pass" in best else None,
             "blend_over_sum_of_both": round(best["blend"] / (best[first] + best[engines[1].info.name]), 3),
             "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
             "loadavg_before": [round(x, 2) for x in load_before],
@@ -69,10 +78,13 @@ def markdown(res: dict) -> str:
             "|---|---:|",
             f"| {a} alone ({res['precision'][0]}) | {b[a]:.1f} |",
             f"| {c} alone ({res['precision'][1]}) | {b[c]:.1f} |",
-            f"| blend {a} + {c} (both models, then the mix) | {b['blend']:.1f} |",
+            f"| two passes: {a} + {c} (both models, then the mix) | {b['blend']:.1f} |",
             f"| the mix alone (float weighted sum, rounded) | {b['mix only']:.2f} |",
+            *([f"| **one pass**: the styles' weights mixed into one model ({res['one_pass_precision']}) "
+               f"| {b['one pass']:.1f} |"] if "one pass" in b else []),
             "",
-            f"blend ÷ one style: **{res['blend_over_single']:.2f}×**; blend ÷ (sum of the two models): "
+            *([f"one pass ÷ one style: **{res['one_pass_over_single']:.2f}×**"] if "one pass" in b else []),
+            f"two passes ÷ one style: **{res['blend_over_single']:.2f}×**; two passes ÷ (sum of the two models): "
             f"{res['blend_over_sum_of_both']:.2f}× ({res['threads']} threads, load average before "
             f"{res['loadavg_before'][0]:.2f}, after {res['loadavg_after'][0]:.2f})"]
     return "\n".join(rows)
