@@ -7,9 +7,10 @@
     select_blend(model) ──▶ a second ModelLoader (same cache) ──▶ Worker mixes it in
     select_upscale(model) ──▶ a third ModelLoader (same cache) ──▶ Worker super-resolves
 
-A blend (issue 14's fallback: no shared-trunk net yet) runs the second style's model on the
-frame too and mixes the two outputs (``blend.BlendedStyle``); the mix is read per frame
-(``set_mix``), so moving it never waits for anything.
+A blend of two styles trained on one shared trunk runs as one model, their weights mixed
+(``live_mix``: made on a thread of its own, the view running what it had meanwhile); any other
+blend runs the second style's model on the frame too and mixes the two outputs
+(``blend.BlendedStyle``). The mix is read per frame (``set_mix``), so moving it never waits.
 
 An upscale (a super-resolution model chosen with a style, issue 16 item 4) makes the style
 run on the frame shrunk by the model's scale and the model bring it back to the frame's own
@@ -28,9 +29,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import frames
-from .blend import BlendedStyle, BlendInfo
 from .engine import Engine
 from .errors import StylecamError
+from .live_mix import LiveBlend, OnePassMixer
 from .live_parts import LatestSlot, Result, Stats, _ignore
 from .models import ModelInfo
 from .process import Processor, Settings
@@ -172,7 +173,10 @@ class Worker:
         self._blend_engine: Engine | None = None  # the second style (None: no blend)
         self._blend_generation = 0
         self._mix = 0.5  # share of the second style, 0..1
-        self._blended: BlendedStyle | None = None  # worker thread only
+        # one-pass blends (styles of one trunk): their sessions load on a thread of their own
+        self.mix_loader = ModelLoader(device=device, threads=threads, spin=spin, precision=precision, cache_size=1)
+        self.blend = LiveBlend(OnePassMixer(self.mix_loader.load, int8=precision != "float", on_error=on_error))
+        self._family = None  # what the processor was made for (worker thread only)
         self.sinks: list = []
         self._settings = Settings()
         self._size_p: int | None = None
@@ -190,6 +194,7 @@ class Worker:
         self.loader.start()
         self.blend_loader.start()
         self.upscale_loader.start()
+        self.blend.mixer.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -197,6 +202,7 @@ class Worker:
         self.loader.stop(timeout)
         self.blend_loader.stop(timeout)
         self.upscale_loader.stop(timeout)
+        self.blend.mixer.stop(timeout)
         if self._thread.is_alive():
             self._thread.join(timeout)
 
@@ -206,7 +212,7 @@ class Worker:
 
     @spin.setter
     def spin(self, value: bool) -> None:
-        self.loader.spin = self.blend_loader.spin = self.upscale_loader.spin = value
+        self.loader.spin = self.blend_loader.spin = self.upscale_loader.spin = self.mix_loader.spin = value
 
     def load(self, info: ModelInfo) -> Engine:
         """A session for ``info`` (blocking; cached)."""
@@ -315,23 +321,11 @@ class Worker:
         self.sinks = [s for s in self.sinks if s is not sink]
 
     # -- the frame path (worker thread) -----------------------------------------------------
-    def _style_for(self, engine: Engine):
-        """What runs as the style this frame: the engine, or it blended with the second style
-        at the current mix (the same ``BlendedStyle`` while the two engines stay, so Steady
-        carries on as the mix moves)."""
-        other, mix = self._blend_engine, self._mix
-        if other is None or mix <= 0 or other is engine or other.info.path == engine.info.path:
-            return engine  # no blend, none of it, or the same style twice
-        b = self._blended
-        if b is None or b.engines[0] is not engine or b.engines[1] is not other:
-            b = self._blended = BlendedStyle([engine, other], [1 - mix, mix])
-        b.weights = [1 - mix, mix]
-        b.info = BlendInfo(f"{engine.info.name}:{round(1 - mix, 2):g},{other.info.name}:{round(mix, 2):g}")
-        return b
-
     def process(self, frame: np.ndarray) -> tuple[np.ndarray, float, str]:
         """Run the current model on one frame: (image, model ms, model name)."""
         engine, settings = self._engine, self._settings
+        if engine is None or engine.info.kind == "sr":
+            self.blend.passes = 0  # no style to blend
         if engine is None:
             self._processor = None
             return frame, 0.0, ""
@@ -349,10 +343,13 @@ class Worker:
                                 stabilize=STEADY if self._steady else 0.0)
             # An upscale: the style runs at 1/scale (and at most max_side), the SR model brings
             # it back to the frame's size (frames.plan_sizes).
-            style, up = self._style_for(engine), self._upscale_engine
-            p = self._processor
-            if p is None or p.style is not style or p.upscale is not up:
-                self._processor = Processor(style, up, settings)
+            # A blend: one model or two (``live_mix``); while only the mix moves, the processor
+            # stays (its style swapped), so Steady carries on.
+            style, family = self.blend.style(engine, self._blend_engine, self._mix)
+            up, p = self._upscale_engine, self._processor
+            if p is None or self._family != family or p.upscale is not up:
+                self._processor, self._family = Processor(style, up, settings), family
+            self._processor.style = style
             self._processor.settings = settings
             if not self._steady:
                 self._processor.reset()  # turned back on later, it must not blend with old frames

@@ -1,8 +1,11 @@
 """The blend controls: "Blend with" a second style, and the mix between the two.
 
-A blend runs the second style's model on each frame as well and mixes the two pictures
-(``stylecam.blend``; about twice the model time, so Auto size measures again). The second
-model loads on the worker's loader thread, as the first does; the mix is a number the
+Two styles trained on one shared trunk blend in one pass: the worker has their weights mixed
+into one model on a thread of its own (``stylecam.live_mix``) and runs it once it is ready;
+any other blend runs the second style's model on each frame as well and mixes the two
+pictures (``stylecam.blend``; about twice the model time). The device label says which
+("blend: one pass" / "two passes"), and Auto size measures again when that changes. The
+second model loads on the worker's loader thread, as the first does; the mix is a number the
 worker reads per frame, so moving the slider never waits for anything.
 
 ``BlendMixin`` is part of ``MainWindow``: it uses its ``pipeline``, ``settings``, ``_models``,
@@ -26,10 +29,12 @@ class BlendMixin:
 
     _blend_remembered = ""  # the second style's name, for the settings ("" : no blend)
     _blend_active: str | None = None  # the path of the second style that runs (None: none)
+    _blend_passes = 0  # what the worker's blend costs: 0 no blend, 1 one pass, 2 two passes
 
     def _build_blend(self) -> list[QWidget]:
-        self.blend_box = QComboBox(toolTip="Blend with a second style: both run on every frame "
-                                           "(about twice the model time), mixed by the slider")
+        self.blend_box = QComboBox(toolTip="Blend with a second style, mixed by the slider: styles trained "
+                                           "together (one trunk) blend in one pass, others run both models "
+                                           "on every frame (about twice the model time)")
         self.blend_box.setMinimumContentsLength(12)
         self.blend_box.addItem(NO_BLEND, None)
         self.mix = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=DEFAULT_MIX,
@@ -75,6 +80,19 @@ class BlendMixin:
         self.autosize.restart()  # two models a frame, or one again: measure again
         if info is not None and self.blend_box.currentData() == str(info.path):
             self.show_message(f"blending {info.label} on {device}", 3000)
+
+    def _check_blend_passes(self) -> None:
+        """After each shown frame: one pass or two changed (a one-pass model is ready, or the
+        styles changed)? Say so in the device label, and measure Auto size again."""
+        passes = self.pipeline.worker.blend.passes
+        if passes != self._blend_passes:
+            self._blend_passes = passes
+            self.autosize.restart()
+            self._update_device_label()
+
+    def blend_note(self) -> str:
+        """For the device label: how the blend runs ("" for none)."""
+        return {1: " · blend: one pass", 2: " · blend: two passes"}.get(self._blend_passes, "")
 
     def _blend_failed(self, info: ModelInfo, message: str) -> None:
         # the message is already in the status bar (on_error); point the dropdown back at what runs

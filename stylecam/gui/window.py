@@ -265,7 +265,7 @@ class MainWindow(StylesMixin, BlendMixin, UpscaleMixin, OutputsMixin, AddStyleMi
             self.device_label.setText("Device: — (Original)")
             return
         auto = f" · {self.autosize.text()}" if self.size_box.currentData() == AUTO else ""
-        self.device_label.setText(f"Device: {self._device}{auto}")
+        self.device_label.setText(f"Device: {self._device}{self.blend_note()}{auto}")
 
     def _split_toggled(self, on: bool) -> None:
         self.view.split = on
@@ -327,6 +327,7 @@ class MainWindow(StylesMixin, BlendMixin, UpscaleMixin, OutputsMixin, AddStyleMi
         if result is None:
             return
         self.view.show_result(result)
+        self._check_blend_passes()
         self._measure(result)
         self.frameShown.emit(result)
 
