@@ -40,6 +40,11 @@ def base_path(tier: str) -> Path:
     return BASE_DIR / f"{tier}.pt"
 
 
+def trunk_path() -> Path:
+    """The shipped shared trunk that ``--fit style`` learns a new painting on (``trainer.trunk_fit``)."""
+    return BASE_DIR / "trunk-fast.pt"
+
+
 def init_weights(net: torch.nn.Module, cfg: TrainConfig, log) -> str:
     """Load the starting weights named by ``cfg.init``; returns what was used, for the log."""
     init = cfg.init
@@ -86,7 +91,12 @@ def init_weights(net: torch.nn.Module, cfg: TrainConfig, log) -> str:
 def _init_trunk(net: torch.nn.Module, cfg: TrainConfig, log) -> str:
     """A shared trunk starts from random weights, an earlier trunk's checkpoint (same
     paintings), or one plain fast net of its version (checkpoint or model file) whose weights
-    start every style (``TrunkNet.load_single``)."""
+    start every style (``TrunkNet.load_single``); ``trunk``: the shipped trunk's shared weights,
+    each style from the trunk's style nearest its painting (``trunk_fit``)."""
+    if cfg.init == "trunk" or cfg.init.startswith("trunk:"):
+        from .trunk_fit import init_from_trunk
+
+        return init_from_trunk(net, cfg, log)
     if cfg.init in ("scratch", "base"):
         return "random weights"
     from dataclasses import replace

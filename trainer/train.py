@@ -101,6 +101,10 @@ class Trainer:
         self.run_net, self.loss_vgg = self.net, self.vgg
         if cfg.compile:
             self.run_net, self.loss_vgg = torch.compile(self.net), torch.compile(self.vgg)
+        if cfg.fit == "style":  # only a trunk style's own parameters (trainer.trunk_fit)
+            from .trunk_fit import freeze_shared
+
+            freeze_shared(self.net)
         trained = self.net.style_parameters() if cfg.fit == "style" else self.net.parameters()
         self.opt = torch.optim.Adam(trained, lr=cfg.lr)
         self.step = 0

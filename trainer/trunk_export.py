@@ -26,20 +26,29 @@ def style_name(painting: str | Path) -> str:
 def export_trunk(result, out_dir: Path, log) -> list[Path]:
     """Write ``<out_dir>/<painting>.onnx`` for every painting of the trunk run ``result``."""
     cfg = result.config
-    trunk = result.net
-    ncfg = replace(cfg.net_config(), styles=0)
-    tid = trunk.trunk_id()
-    base = result.metadata()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for k, painting in enumerate(cfg.styles):
         name = style_name(painting)
-        train = {**base, "style": Path(painting).name, "trunk": tid, "trunk_style": k}
-        path = export_model(trunk.single(k), out_dir / f"{name}.onnx", kind="style", name=name, scale=1,
-                            arch=arch_name(ncfg), stride=net_stride(ncfg), train=train,
-                            source_sha256=sha256_file(painting) if Path(painting).is_file() else None,
-                            title=name.replace("_", " ").capitalize())
+        path = export_style(result, k, out_dir / f"{name}.onnx", name, name.replace("_", " ").capitalize())
         log(f"style {k + 1} of {len(cfg.styles)}: {path}")
         written.append(path)
     return written
+
+
+def export_style(result, k: int, path: Path, name: str, title: str = "", credit: str = "") -> Path:
+    """Write the style of row ``k`` of the trunk run ``result`` as the model ``name`` at ``path``.
+    A style fitted on the shipped trunk (``trainer.trunk_fit``) records where it started
+    (``init``), not a row of its own run."""
+    cfg = result.config
+    trunk = result.net
+    painting = cfg.styles[k]
+    ncfg = replace(cfg.net_config(), styles=0)
+    train = {**result.metadata(), "style": Path(painting).name, "trunk": trunk.trunk_id()}
+    if cfg.fit != "style" or not cfg.init.startswith("trunk"):
+        train["trunk_style"] = k
+    return export_model(trunk.single(k), path, kind="style", name=name, scale=1,
+                        arch=arch_name(ncfg), stride=net_stride(ncfg), train=train,
+                        source_sha256=sha256_file(painting) if Path(painting).is_file() else None,
+                        title=title, credit=credit)

@@ -94,7 +94,8 @@ def test_probe_photos_are_two_squares():
     (["--steps", "600"], "nearest"), (["--steps", "601"], "base"), (["--minutes", "30", "--steps", "270"], "nearest"),
     (["--steps", "100", "--init", "scratch"], "scratch"), (["--minutes", "60", "--init", "nearest"], "nearest"),
 ])
-def test_auto_starts_a_short_style_run_from_the_nearest_style(argv, want):
+def test_auto_starts_a_short_style_run_from_the_nearest_style(argv, want, tmp_path, monkeypatch):
+    monkeypatch.setattr("trainer.checkpoint.BASE_DIR", tmp_path)  # no shipped trunk (test_trunk_fit.py: with one)
     args = build_parser().parse_args(["p.jpg", "--name", "x", *argv])
     assert _init(args, "style") == want
 
