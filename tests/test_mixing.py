@@ -31,7 +31,6 @@ def trunk(tmp_path):
 
 
 def test_styles_of_one_trunk_mix_in_one_pass_and_exactly(trunk, tmp_path):
-    from trainer.checkpoint import load_checkpoint  # noqa: F401  (the trainer is installed)
     a, b, c = trunk
     assert mixing.one_pass([a, b]) and mixing.one_pass([a, b, c])
     assert mixing.trunk_of(a) == mixing.trunk_of(c)
