@@ -81,6 +81,10 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--stability", type=float, default=d["stability"],
                    help="style: weight of the temporal stability loss, |f(T(x)) - T(f(x))|² for small "
                         f"random motions and noise T (default {d['stability']:g}; 0 turns it off)")
+    p.add_argument("--edge", type=float, default=None,
+                   help="style: weight of the edge term, |f(crop of x) - crop of f(x)|² along the crop's border, "
+                        f"so the net paints no band along the frame's edges (default {d['edge']:g}; "
+                        "may be changed on --resume)")
     p.add_argument("--pixel-weight", type=float, default=None, help="pixel loss weight for --base and --sr (default 10)")
     p.add_argument("--loss", default="feature", help="super-resolution loss: feature, pixel or mixed (default feature)")
     p.add_argument("--degrade", default="paper",
@@ -229,6 +233,7 @@ def _config(args, mode: str):
         fast=args.fast or FAST_DEFAULT, content_weight=args.content_weight,
         style_weight=args.style_weight if mode == "style" else 0.0, tv_weight=tv, pixel_weight=pixel,
         stability=args.stability if mode == "style" else 0.0,
+        edge=(args.edge if args.edge is not None else TrainConfig.edge) if mode == "style" else 0.0,
         loss=args.loss, degrade=args.degrade, precision=args.precision, compile=args.compile,
         lr=args.lr if args.lr is not None else TrainConfig.lr, seed=args.seed, device=args.device, init=init,
         vgg_weights=str(Path(args.vgg_weights).resolve()) if args.vgg_weights else "",
@@ -283,7 +288,8 @@ def _train(args, mode: str, handler: _StopAfterStep) -> int:
     run_dir = Path(args.run_dir) if args.run_dir else runs_dir() / name
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731  (stdout stays clean)
     if args.resume:
-        trainer = Trainer(None, run_dir, resume=True, steps=args.steps, log=log, quiet=args.quiet)
+        trainer = Trainer(None, run_dir, resume=True, steps=args.steps, edge=args.edge, log=log,
+                          quiet=args.quiet)
     else:
         trainer = Trainer(_config(args, mode), run_dir, log=log, quiet=args.quiet)
     # where the model goes: this run's flags, or on --resume the first run's (kept in the run folder)

@@ -49,6 +49,7 @@ class TrainConfig:
     tv_weight: float = 1.0
     pixel_weight: float = 0.0  # base and sr: weight of the mean squared pixel difference
     stability: float = 300.0  # style: weight of |f(T(x)) - T(f(x))|² for small random motions T
+    edge: float = 0.0  # style: weight of |f(crop of x) - crop of f(x)|² along the crop's border (band)
     margins: bool = True  # style: train on the mirrored margins the exported model runs with
     loss: str = "feature"  # sr: feature | pixel | mixed
     degrade: str = "paper"  # sr: paper (blur + bicubic) | bicubic (the Set5/Set14 protocol)
@@ -101,6 +102,8 @@ class TrainConfig:
             raise UsageError(f"--minutes must be positive (or 0: no time budget), not {self.minutes:g}")
         if self.stability < 0:
             raise UsageError(f"--stability must be at least 0, not {self.stability:g}")
+        if self.edge < 0:
+            raise UsageError(f"--edge must be at least 0, not {self.edge:g}")
         if self.size < D.MIN_SIZE:
             raise UsageError(f"--size {self.size} is too small; use at least {D.MIN_SIZE}")
         if self.style_size and self.style_size < D.MIN_SIZE:

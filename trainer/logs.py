@@ -45,10 +45,10 @@ def _write_png(path: Path, rgb: np.ndarray) -> None:
 def write_csv(history: list[dict], path: Path) -> None:
     if not history:
         return
-    keys = list(history[0])
+    keys = list(dict.fromkeys(k for row in history for k in row))  # a part added on --resume too
     tmp = path.with_name(path.name + ".part")
     with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
+        w = csv.DictWriter(f, fieldnames=keys, restval="")
         w.writeheader()
         w.writerows(history)
     os.replace(tmp, path)

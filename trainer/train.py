@@ -37,6 +37,7 @@ from .checkpoint import (BASE_DIR, CHECKPOINT, _init_from_model, _loads_into, _s
                          base_path, init_weights, load_checkpoint, save_base, save_checkpoint)
 from .config import (MODES, PRECISIONS, SR_LOSSES, TrainConfig, TrainResult, resolve_device,  # noqa: F401
                      resolve_precision, runs_dir)
+from .consistency import edge_loss, motion_loss
 from .logs import Board, _write_png, loss_plot, preview_grid, write_csv  # noqa: F401
 from .losses import feature_loss, objective, style_targets, tv_loss
 from .nets import arch_name, build_net, net_margin, net_stride, pad_to_multiple
@@ -52,7 +53,7 @@ class Trainer:
     """One run: builds everything from a ``TrainConfig`` (or a checkpoint) and steps it."""
 
     def __init__(self, cfg: TrainConfig | None, run_dir: Path, *, resume: bool = False,
-                 steps: int | None = None, log=print, quiet: bool = False):
+                 steps: int | None = None, edge: float | None = None, log=print, quiet: bool = False):
         self.log, self.quiet = log, quiet
         self.run_dir = Path(run_dir)
         ckpt = None
@@ -62,9 +63,12 @@ class Trainer:
                 raise TrainError(f"--resume: no checkpoint in {self.run_dir}; start without --resume")
             ckpt = load_checkpoint(ckpt_path)
             cfg = TrainConfig.from_dict(ckpt["config"])
-            # only the length of the run may change on resume; everything else comes from the checkpoint
+            # only the length of the run and the edge term may change on resume; the rest comes from the checkpoint
             if steps is not None:
                 cfg.steps = max(steps, int(ckpt["step"]))
+            if edge is not None:
+                cfg.edge = edge
+                cfg.__post_init__()
         self.cfg = cfg
         self.device = torch.device(resolve_device(cfg.device))
         cfg.device = self.device.type
@@ -186,30 +190,14 @@ class Trainer:
         return y[..., 2 * m: 2 * m + h, m: m + w]
 
     def stability_loss(self, x: torch.Tensor, y: torch.Tensor, step: int) -> torch.Tensor:
-        """Mean squared |f(T(x)+n) - T(f(x))|: the output must follow small motions of the
-        input (a shift of up to 3 px, a 1.5° turn, a 3% zoom) and ignore sensor-like noise
-        (σ = 2 grey levels), instead of turning them into new texture (flicker).
-
-        T is drawn from (seed, step), so a resumed run draws the same ones; no optical-flow
-        data set is needed. Compared away from the borders, where T pads.
-        """
+        """``--stability``: the output must follow small motions of the input (trainer.consistency)."""
         g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + step)
-        b, _, h, w = x.shape
-        u = torch.rand(b, 4, generator=g) * 2 - 1  # (B, 4) in [-1, 1]
-        angle, zoom = u[:, 0] * math.radians(1.5), 1 + 0.03 * u[:, 1]
-        tx, ty = u[:, 2] * 3 * 2 / w, u[:, 3] * 3 * 2 / h  # pixels -> normalised coordinates
-        cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-        theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
-        grid = F.affine_grid(theta.to(x.device, x.dtype), list(x.shape), align_corners=False)
+        return motion_loss(self.forward, x, y, g)
 
-        def move(img):
-            return F.grid_sample(img, grid.to(img.dtype), mode="bilinear", padding_mode="border",
-                                 align_corners=False)
-
-        noise = torch.randn(x.shape, generator=g).to(x.device, x.dtype) * (2 / 255)
-        y_moved_input = self.forward(move(x) + noise).float()
-        m = max(4, min(h, w) // 16)
-        return F.mse_loss(y_moved_input[..., m:-m, m:-m], move(y)[..., m:-m, m:-m])
+    def edge_loss(self, x: torch.Tensor, y: torch.Tensor, step: int) -> torch.Tensor:
+        """``--edge``: a pixel comes out the same at the frame's border as inside (trainer.consistency)."""
+        g = torch.Generator().manual_seed(self.cfg.seed * 999_983 + step)
+        return edge_loss(self.forward, x, y, self.stride, g)
 
     def train_step(self, step: int) -> dict:
         for g in self.opt.param_groups:
@@ -226,6 +214,9 @@ class Trainer:
             if self.cfg.mode == "style" and self.cfg.stability > 0:
                 parts["stability"] = self.cfg.stability * self.stability_loss(x, y.float(), step)
                 total = total + parts["stability"]
+            if self.cfg.mode == "style" and self.cfg.edge > 0:
+                parts["edge"] = self.cfg.edge * self.edge_loss(x, y, step)
+                total = total + parts["edge"]
         if not torch.isfinite(total):
             raise FloatingPointError(step)
         self.opt.zero_grad(set_to_none=True)
