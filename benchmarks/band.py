@@ -15,6 +15,14 @@ input photo, averaged over the photos (issue 13):
   the output's own global colour map (``colour_mapped``), which leaves only the shift that
   depends on the distance to the border.
 
+- **own band** (``in_context``): the same two profiles of the output against the output the
+  same model gives for the same pixels when they are not at the frame's border: each photo
+  is taken ``CONTEXT`` px larger on every side, the frame is its middle, and the reference is
+  the middle of the larger picture's output. The photo's content and the style's colour map
+  are the same on both sides, so what is left is what the net paints *because* it is at the
+  border. (``colour`` and ``colour_fit`` also move with the photos' content: cropping the
+  held-out photos by 64 px moves a style's worst side from the bottom to the right.)
+
 Targets: texture <= 1.25x and colour <= 6 grey levels at every border. Photos are scaled so
 their short side is ``--short`` (the app's processing sizes are 240-720) and run through the
 model as the app does (``stylecam.engine.Engine``).
@@ -34,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 EDGE, INNER = (0, 24), (48, 80)
+CONTEXT = 64  # px of real picture around the frame for the own-band reference (a multiple of 8)
 SIDES = ("top", "bottom", "left", "right")
 TEXTURE_MAX, COLOUR_MAX = 1.25, 6.0
 DATA = ROOT.parent / "shared" / "data"
@@ -111,6 +120,17 @@ def worst(res: dict[str, dict]) -> dict:
             "passes": bool(t <= TEXTURE_MAX and c <= COLOUR_MAX)}
 
 
+def in_context(outputs: list[np.ndarray], wider_outputs: list[np.ndarray], context: int = CONTEXT) -> dict[str, dict]:
+    """Per side: the output's texture ratio and colour profile against the middle of the output
+    for the frame with ``context`` px more picture on every side (``wider_outputs``)."""
+    c = context
+    refs = [w[c:-c, c:-c] for w in wider_outputs]
+    if len(refs) != len(outputs) or any(r.shape != o.shape for r, o in zip(refs, outputs)):
+        raise ValueError("in_context needs each wider output to be its frame's size plus the context")
+    res = band(refs, outputs)
+    return {side: {"texture": r["texture"], "colour": r["colour"]} for side, r in res.items()}
+
+
 def held_out(short: int, count: int) -> list[np.ndarray]:
     """Set5 + Set14 photos (RGB), short side ``short``, sorted by name, the first ``count``."""
     paths = sorted((DATA / "sr" / "Set5").glob("*.png")) + sorted((DATA / "sr" / "Set14").glob("*.png"))
@@ -126,13 +146,24 @@ def held_out(short: int, count: int) -> list[np.ndarray]:
     return out
 
 
-def measure(path: str | Path, photos: list[np.ndarray], precision: str = "float") -> dict:
+def measure(path: str | Path, photos: list[np.ndarray], precision: str = "float",
+            wider: list[np.ndarray] | None = None) -> dict:
     from stylecam.engine import Engine
 
     eng = Engine(str(path), device="cpu", precision=precision)
     outs = [eng.run(p) for p in photos]
     res = band(photos, outs)
-    return {"sides": res, **worst(res)}
+    out = {"sides": res, **worst(res)}
+    if wider:  # the own band: frames with CONTEXT px of real picture around them
+        c = CONTEXT
+        frames = [w[c:-c, c:-c] for w in wider]
+        own = in_context([eng.run(f) for f in frames], [eng.run(w) for w in wider])
+        side_t = max(own, key=lambda k: own[k]["texture"])
+        side_c = max(own, key=lambda k: own[k]["colour"])
+        t, col = own[side_t]["texture"], own[side_c]["colour"]
+        out["own"] = {"sides": own, "texture": t, "texture_side": side_t, "colour": col, "colour_side": side_c,
+                      "passes": bool(t <= TEXTURE_MAX and col <= COLOUR_MAX)}
+    return out
 
 
 def main(argv=None) -> int:
@@ -151,20 +182,25 @@ def main(argv=None) -> int:
     else:
         models = [(n, cat.resolve(n.strip(), kind="style").path) for n in args.models.split(",") if n.strip()]
     photos = held_out(args.short, args.photos)
+    wider = held_out(args.short + 2 * CONTEXT, args.photos)
     if not photos:
         print(f"band: no held-out photos in {DATA / 'sr'}", file=sys.stderr)
         return 2
     rows = {}
     print(f"| model | worst texture (side) | worst colour shift (side) | ≤ {TEXTURE_MAX}× and ≤ {COLOUR_MAX:g} | "
-          "colour shift beyond the global colour map (side) |")
-    print("|---|---:|---:|:-:|---:|")
+          "colour shift beyond the global colour map (side) | own band: texture, colour (side) | own ≤ targets |")
+    print("|---|---:|---:|:-:|---:|---:|:-:|")
     for name, path in models:
-        r = measure(path, photos, args.precision)
+        r = measure(path, photos, args.precision, wider)
         rows[name] = r
+        o = r["own"]
         print(f"| {name} | {r['texture']:.2f}× ({r['texture_side']}) | {r['colour']:.1f} ({r['colour_side']}) | "
-              f"{'yes' if r['passes'] else 'no'} | {r['colour_fit']:.1f} ({r['colour_fit_side']}) |", flush=True)
+              f"{'yes' if r['passes'] else 'no'} | {r['colour_fit']:.1f} ({r['colour_fit_side']}) | "
+              f"{o['texture']:.2f}× ({o['texture_side']}), {o['colour']:.1f} ({o['colour_side']}) | "
+              f"{'yes' if o['passes'] else 'no'} |", flush=True)
     if args.json:
-        args.json.write_text(json.dumps({"photos": len(photos), "short": args.short, "precision": args.precision,
+        args.json.write_text(json.dumps({"photos": len(photos), "short": args.short, "context": CONTEXT,
+                                         "precision": args.precision,
                                          "models": rows}, indent=1))
     return 0
 

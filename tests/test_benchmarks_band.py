@@ -58,3 +58,29 @@ def test_a_global_colour_change_is_no_band_once_its_map_is_fitted():
     res = band.band(photos, outs)
     assert res["bottom"]["colour"] > 6  # the raw definition counts the contrast change
     assert all(res[s]["colour_fit"] < 1.5 for s in band.SIDES)
+
+
+def test_the_own_band_counts_only_what_the_border_changes():
+    # a non-linear colour map (which the raw colour figure counts, on photos
+    # darker at the bottom) is no own band; a red strip painted at the frame's bottom is
+    c = band.CONTEXT
+    wider = []
+    for s in range(4):
+        p = photo(180 + 2 * c, 240 + 2 * c, seed=s).astype(np.float32)
+        p *= np.linspace(1.0, 0.4, p.shape[0])[:, None, None]
+        wider.append(p.astype(np.uint8))
+
+    def style(img, strip=0):
+        o = 255 * (img.astype(np.float32) / 255) ** 2.2
+        if strip:
+            o[-strip:, :, 0] += 40
+        return np.clip(o, 0, 255).astype(np.uint8)
+
+    frames = [w[c:-c, c:-c] for w in wider]
+    assert band.band(frames, [style(f) for f in frames])["bottom"]["colour"] > 4  # the raw figure counts it
+    own = band.in_context([style(f) for f in frames], [style(w) for w in wider])
+    assert all(own[s] == {"texture": 1.0, "colour": 0.0} for s in band.SIDES)
+    own = band.in_context([style(f, strip=12) for f in frames], [style(w, strip=12) for w in wider])
+    assert 15 < own["bottom"]["colour"] <= 40 and own["top"]["colour"] == 0.0
+    with pytest.raises(ValueError):
+        band.in_context(frames, frames)  # not one wider picture per frame
