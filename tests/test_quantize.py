@@ -1,5 +1,6 @@
 """Int8 variants: made by onnxruntime's quantiser, found by the catalog, chosen by the engine."""
 
+import json
 import shutil
 
 import cv2
@@ -92,6 +93,27 @@ def test_a_variant_that_strays_is_refused_and_nothing_is_written(conv):
     assert not [p for p in conv.parent.iterdir() if p.name.endswith(".part")]
     with pytest.raises(ModelError, match="already an int8 model"):
         quantize.quantize_model(quantize.quantize_model(conv, frames()).path, frames())
+
+
+def _ranges(path) -> str:
+    meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    return json.loads(meta["stylecam.int8"])["ranges"]
+
+
+def test_percentile_ranges_are_tried_where_min_max_falls_short(conv, monkeypatch):
+    scores = {}
+    for cal in quantize.CALIBRATIONS:  # each recipe alone
+        monkeypatch.setattr(quantize, "CALIBRATIONS", (cal,))
+        scores[cal[0].lower()] = quantize.quantize_model(conv, frames(), min_psnr=0).psnr_db
+    monkeypatch.undo()
+    assert scores["percentile"] > scores["minmax"]  # outliers no longer stretch the steps
+    res = quantize.quantize_model(conv, frames(), min_psnr=0)  # min-max is enough: kept
+    assert _ranges(res.path) == "minmax" and res.psnr_db == pytest.approx(scores["minmax"])
+    between = (scores["minmax"] + scores["percentile"]) / 2
+    res = quantize.quantize_model(conv, frames(), min_psnr=between)
+    assert _ranges(res.path) == "percentile" and res.psnr_db == pytest.approx(scores["percentile"])
+    with pytest.raises(ModelError, match=rf"\({scores['percentile']:.1f} dB .*need 99\)"):  # the best of both
+        quantize.quantize_model(conv, frames(), min_psnr=99)
 
 
 def test_install_copies_the_variant_and_drops_a_stale_one(conv, tmp_path, monkeypatch):
