@@ -34,7 +34,7 @@ from .trunk_ship import read_trunk, trunk_from_state
 # which first jumped to 1.5x the start): 2e-2, the best without the early jump
 STYLE_LR = 2e-2
 # the trunk run's settings a fit takes over, unless the command line gives them
-ADOPTED = ("content_weight", "style_weight", "tv_weight", "stability", "layer_weights", "style_scales",
+ADOPTED = ("content_weight", "style_weight", "tv_weight", "stability", "edge", "layer_weights", "style_scales",
            "style_size")
 
 

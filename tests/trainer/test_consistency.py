@@ -73,7 +73,7 @@ def test_training_on_the_edge_term_removes_a_band(photos, painting, tmp_path):
 
 
 def test_the_edge_term_can_be_switched_on_when_a_run_resumes(photos, painting, tmp_path):
-    Trainer(config(photos, painting, steps=2), tmp_path / "r", quiet=True).run()
+    Trainer(config(photos, painting, steps=2, edge=0.0), tmp_path / "r", quiet=True).run()
     more = Trainer(None, tmp_path / "r", resume=True, steps=4, edge=50.0, quiet=True)
     assert more.cfg.edge == 50.0
     result = more.run()

@@ -114,7 +114,7 @@ def test_tensorboard_gets_every_step_and_every_preview(photos, painting, tmp_pat
     (w,) = fake_tensorboard
     assert w.log_dir == str(tmp_path / "run" / "tb") and w.purge_step == 1 and w.closed
     tags = {tag for tag, _, _ in w.scalars}
-    assert tags == {"loss/total", "loss/content", "loss/style", "loss/tv", "loss/stability", "lr"}
+    assert tags == {"loss/total", "loss/content", "loss/style", "loss/tv", "loss/stability", "loss/edge", "lr"}
     assert sorted({step for _, step, _ in w.scalars}) == [1, 2, 3, 4]
     assert [(tag, step) for tag, step, *_ in w.images] == [("preview", 2), ("preview", 4)]
     _, _, shape, dtype, fmt = w.images[0]
