@@ -171,7 +171,8 @@ def main(argv=None) -> int:
     p.add_argument("--models", default="all", help="comma-separated names or .onnx paths, or 'all' styles")
     p.add_argument("--photos", type=int, default=12)
     p.add_argument("--short", type=int, default=360, help="short side the photos are scaled to")
-    p.add_argument("--precision", default="float", choices=("float", "int8"))
+    p.add_argument("--precision", default="float", choices=("float", "int8", "auto"),
+                   help="auto: as the app runs each model on the CPU (its int8 variant where it has one)")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
     from stylecam.models import Catalog

@@ -142,10 +142,12 @@ def _last_conv(model) -> str:
 
 @contextlib.contextmanager
 def _quiet_logging():
-    """onnxruntime.quantization warns on the root logger (e.g. per-channel on a norm's scale)."""
+    """onnxruntime.quantization warns on the root logger (e.g. per-channel on a norm's scale) and
+    its histogram calibrators print their progress to stdout (a CLI's stdout stays clean)."""
     logging.disable(logging.WARNING)
     try:
-        yield
+        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+            yield
     finally:
         logging.disable(logging.NOTSET)
 

@@ -100,7 +100,7 @@ def _ranges(path) -> str:
     return json.loads(meta["stylecam.int8"])["ranges"]
 
 
-def test_percentile_ranges_are_tried_where_min_max_falls_short(conv, monkeypatch):
+def test_percentile_ranges_are_tried_where_min_max_falls_short(conv, monkeypatch, capsys):
     scores = {}
     for cal in quantize.CALIBRATIONS:  # each recipe alone
         monkeypatch.setattr(quantize, "CALIBRATIONS", (cal,))
@@ -112,6 +112,7 @@ def test_percentile_ranges_are_tried_where_min_max_falls_short(conv, monkeypatch
     between = (scores["minmax"] + scores["percentile"]) / 2
     res = quantize.quantize_model(conv, frames(), min_psnr=between)
     assert _ranges(res.path) == "percentile" and res.psnr_db == pytest.approx(scores["percentile"])
+    assert capsys.readouterr().out == ""  # the calibrator's progress prints are kept off stdout
     with pytest.raises(ModelError, match=rf"\({scores['percentile']:.1f} dB .*need 99\)"):  # the best of both
         quantize.quantize_model(conv, frames(), min_psnr=99)
 
