@@ -68,13 +68,28 @@ def cpu() -> dict:
             "flags": [f for f in flags if f.startswith(("avx512_bf16", "amx", "avx512f", "avx2", "avx512_vnni"))]}
 
 
+def _same_trunk(model: Path, init: str) -> bool:
+    """A style fitted on a trunk is reused only while that trunk is still the shipped one."""
+    if not init.startswith("trunk"):
+        return True
+    import onnx
+
+    from trainer.trunk_ship import read_trunk
+
+    try:
+        meta = {m.key: m.value for m in onnx.load(str(model), load_external_data=False).metadata_props}
+        return json.loads(meta.get("stylecam.train", "{}")).get("trunk") == read_trunk()["trunk_id"]
+    except Exception:  # unreadable: train it again
+        return False
+
+
 def train(painting: Path, init: str, args) -> Path:
     """The model of one quick run (reused when ``--work`` already holds it)."""
     from trainer.cli import main as train_main
 
     name = f"quick-{painting.stem}-{init}-{args.steps}"
     out = args.work / f"{name}.onnx"
-    if out.is_file() and not args.retrain:
+    if out.is_file() and not args.retrain and _same_trunk(out, init):
         print(f"{name}: reusing {out}", file=sys.stderr, flush=True)
         return out
     argv = [str(painting), "--name", name, "--content", str(args.content), "--steps", str(args.steps),
