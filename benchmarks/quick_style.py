@@ -72,13 +72,10 @@ def _same_trunk(model: Path, init: str) -> bool:
     """A style fitted on a trunk is reused only while that trunk is still the shipped one."""
     if not init.startswith("trunk"):
         return True
-    import onnx
-
-    from trainer.trunk_ship import read_trunk
+    from trainer.trunk_ship import model_trunk, read_trunk
 
     try:
-        meta = {m.key: m.value for m in onnx.load(str(model), load_external_data=False).metadata_props}
-        return json.loads(meta.get("stylecam.train", "{}")).get("trunk") == read_trunk()["trunk_id"]
+        return model_trunk(model)[1] == read_trunk()["trunk_id"]
     except Exception:  # unreadable: train it again
         return False
 

@@ -75,17 +75,18 @@ def read_trunk(path: str | Path | None = None, why: str = "--fit style") -> dict
     return data
 
 
-def trunk_ids(folder: Path) -> dict[str, str]:
-    """{model name: trunk id} of the style models in ``folder`` that carry one."""
+def model_trunk(path: str | Path) -> tuple[str, str | None]:
+    """(model name, trunk id or None) of the style model file ``path``."""
     import onnx
 
-    out = {}
-    for p in sorted(Path(folder).glob("*.onnx")):
-        meta = {m.key: m.value for m in onnx.load(str(p), load_external_data=False).metadata_props}
-        tid = json.loads(meta.get("stylecam.train", "{}")).get("trunk")
-        if tid:
-            out[meta.get("stylecam.name", p.stem)] = tid
-    return out
+    meta = {m.key: m.value for m in onnx.load(str(path), load_external_data=False).metadata_props}
+    return meta.get("stylecam.name", Path(path).stem), json.loads(meta.get("stylecam.train", "{}")).get("trunk")
+
+
+def trunk_ids(folder: Path) -> dict[str, str]:
+    """{model name: trunk id} of the style models in ``folder`` that carry one."""
+    ids = (model_trunk(p) for p in sorted(Path(folder).glob("*.onnx")))
+    return {name: tid for name, tid in ids if tid}
 
 
 def main(argv=None) -> int:
