@@ -19,8 +19,6 @@ import json
 import sys
 from pathlib import Path
 
-import torch
-
 from stylecam.errors import UsageError
 
 from . import checkpoint as C
