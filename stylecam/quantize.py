@@ -11,7 +11,9 @@ model (``ModelInfo.int8_path``) and the engine runs it on the CPU by default.
 The recipe, chosen by measurement (benchmarks/RESULTS.md, section 1): QDQ format, every operator
 onnxruntime can quantise (convs, adds, resizes, concats), uint8 activations and per-channel
 int8 conv weights (the U8S8 kernels), min-max ranges from the calibration frames (the
-99.99th percentile where min-max falls short of ``MIN_PSNR``), and the
+99.99th percentile where min-max falls short of ``MIN_PSNR``), the convs before each instance
+norm centred and scaled per channel first (``stylecam.norm_equalize``: the float picture is the
+same, and 8 bits no longer round a quiet channel away), and the
 network's *last* conv left in float32: its output is the picture (on the wave: 37.1 dB to
 the float picture with it in float, 36.3 dB without; convs alone: 27.4 dB). A variant whose output is further than ``MIN_PSNR`` from the
 float model's on held-out frames is refused rather than written.
@@ -39,6 +41,7 @@ from .cli import ArgumentParser, run_cli
 from .errors import InputError, ModelError, UsageError
 from .frames import cover_crop, psnr
 from .models import Catalog, check_model, sha256_file, variant_path
+from . import norm_equalize
 from .qdq import uint8_pads
 
 MIN_PSNR = 30.0  # dB, int8 output against the float model's output, on held-out frames
@@ -46,6 +49,7 @@ CALIB_SIZE = (480, 640)  # (height, width) of calibration frames: the live defau
 # activation ranges: min-max first; where its picture falls short, the 99.99th percentile
 # (outliers no longer stretch the 256 steps: starry_night 28.7 -> 29.9 dB, RESULTS section 16)
 CALIBRATIONS = (("MinMax", {}), ("Percentile", {"CalibPercentile": 99.99}))
+EQUALIZE_FRAMES = 8  # calibration frames that measure the channels before instance norm
 PHOTO_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
@@ -163,11 +167,13 @@ def _session(path: Path, threads: int):
 
 def quantize_model(src: str | os.PathLike, frames: list[np.ndarray], dst: str | os.PathLike | None = None,
                    held_out: int | None = None, min_psnr: float = MIN_PSNR, threads: int = 2,
-                   calibrated_on: str = "", reduce_range: bool = True) -> QuantResult:
+                   calibrated_on: str = "", reduce_range: bool = True, equalize: bool = True) -> QuantResult:
     """Write the int8 variant of the model ``src`` (default ``variant_path(src)``), atomically.
 
     ``reduce_range``: 7-bit weights, so the AVX2 U8S8 kernels (no VNNI) cannot saturate their
     16-bit sums and the variant keeps its picture on every x86 CPU (RESULTS section 8).
+    ``equalize``: centre and scale the channels of each conv before an instance norm first
+    (``stylecam.norm_equalize``: the same float picture, and the int8 one keeps them).
 
     ``frames``: RGB uint8 frames; the last ``held_out`` of them (default a quarter, at least
     one) only judge the result: mean PSNR of the int8 output against the float output.
@@ -205,6 +211,8 @@ def quantize_model(src: str | os.PathLike, frames: list[np.ndarray], dst: str | 
             quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
             graph = onnx.load(str(pre))
             last = _last_conv(graph)
+            if equalize:
+                graph, equalized = norm_equalize.equalize(graph, calib[:EQUALIZE_FRAMES], threads)
             onnx.save(graph, str(pre))
         fsess = _session(src, threads)
         want = [fsess.run(["image"], {"frame": f})[0] for f in judge]
@@ -234,7 +242,8 @@ def quantize_model(src: str | os.PathLike, frames: list[np.ndarray], dst: str | 
         for k, v in keep + [("stylecam.precision", "int8"), ("stylecam.variant_of", sha256_file(src)),
                             ("stylecam.int8", json.dumps({"psnr_db": round(score, 2), "held_out": len(judge),
                                                           "calibrated_on": calibrated_on,
-                                                          "ranges": method.lower()}))]:
+                                                          "ranges": method.lower(),
+                                                          "equalized_convs": equalized if equalize else 0}))]:
             model.metadata_props.add(key=k, value=v)
         model.producer_name = "stylecam-quantize"
         onnx.save(model, str(q))

@@ -26,7 +26,9 @@ def contract_graph(op: str = "identity", *, name: str | None = None, kind: str =
 
     ``op``: "identity"; "invert" (255 - x); "swap" (RGB -> BGR); "nearest" (nearest-neighbour
     upscale by ``scale``, for kind="sr"); "conv" (a small float conv net, 3 -> 16 -> 3 channels
-    of 3x3 convs, seeded weights near the identity plus a texture: something to quantise).
+    of 3x3 convs, seeded weights near the identity plus a texture: something to quantise);
+    "conv_norm" (3 -> 8 -> 3 channels with an instance norm between, one of its channels quiet
+    on a large offset: what 8 bits round away unless ``stylecam.norm_equalize`` spreads it).
     """
     x = input_name
     nodes, inits = [], []
@@ -43,6 +45,8 @@ def contract_graph(op: str = "identity", *, name: str | None = None, kind: str =
         nodes.append(helper.make_node("Resize", [x, "", "scales"], [output_name], mode="nearest"))
     elif op == "conv":
         _conv_net(x, output_name, nodes, inits)
+    elif op == "conv_norm":
+        _conv_norm_net(x, output_name, nodes, inits)
     else:
         raise ValueError(f"unknown op {op!r}")
     in_shape = in_shape if in_shape is not None else ["H", "W", 3]
@@ -72,6 +76,26 @@ def contract_graph(op: str = "identity", *, name: str | None = None, kind: str =
     return model
 
 
+def _to_nchw(x: str, nodes: list, inits: list) -> str:
+    f = TensorProto.FLOAT
+    inits += [helper.make_tensor("k", f, [], [255.0]), helper.make_tensor("zero", f, [], [0.0]),
+              helper.make_tensor("one", f, [], [1.0]), helper.make_tensor("axes", TensorProto.INT64, [1], [0])]
+    nodes += [helper.make_node("Cast", [x], ["xf"], to=f),
+              helper.make_node("Div", ["xf", "k"], ["x01"]),
+              helper.make_node("Transpose", ["x01"], ["chw"], perm=[2, 0, 1]),
+              helper.make_node("Unsqueeze", ["chw", "axes"], ["nchw"])]
+    return "nchw"
+
+
+def _to_picture(y: str, out: str, nodes: list) -> None:
+    nodes += [helper.make_node("Squeeze", [y, "axes"], ["y"]),
+              helper.make_node("Transpose", ["y"], ["hwc"], perm=[1, 2, 0]),
+              helper.make_node("Clip", ["hwc", "zero", "one"], ["clipped"]),
+              helper.make_node("Mul", ["clipped", "k"], ["y255"]),
+              helper.make_node("Round", ["y255"], ["rounded"]),
+              helper.make_node("Cast", ["rounded"], [out], to=TensorProto.UINT8)]
+
+
 def _conv_net(x: str, out: str, nodes: list, inits: list) -> None:
     rng = np.random.default_rng(3)
     w1 = rng.normal(0, 0.15, (16, 3, 3, 3)).astype(np.float32)
@@ -80,26 +104,33 @@ def _conv_net(x: str, out: str, nodes: list, inits: list) -> None:
     w2 = rng.normal(0, 0.03, (3, 16, 3, 3)).astype(np.float32)
     w2[:, :3] = 0
     w2[[0, 1, 2], [0, 1, 2], 1, 1] = 1.0
-    f = TensorProto.FLOAT
     inits += [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(np.zeros(16, np.float32), "b1"),
-              numpy_helper.from_array(w2, "w2"), numpy_helper.from_array(np.zeros(3, np.float32), "b2"),
-              helper.make_tensor("k", f, [], [255.0]), helper.make_tensor("zero", f, [], [0.0]),
-              helper.make_tensor("one", f, [], [1.0]), helper.make_tensor("axes", TensorProto.INT64, [1], [0])]
-    nodes += [
-        helper.make_node("Cast", [x], ["xf"], to=f),
-        helper.make_node("Div", ["xf", "k"], ["x01"]),
-        helper.make_node("Transpose", ["x01"], ["chw"], perm=[2, 0, 1]),
-        helper.make_node("Unsqueeze", ["chw", "axes"], ["nchw"]),
-        helper.make_node("Conv", ["nchw", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
-        helper.make_node("Relu", ["c1"], ["r1"]),
-        helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1]),
-        helper.make_node("Squeeze", ["c2", "axes"], ["y"]),
-        helper.make_node("Transpose", ["y"], ["hwc"], perm=[1, 2, 0]),
-        helper.make_node("Clip", ["hwc", "zero", "one"], ["clipped"]),
-        helper.make_node("Mul", ["clipped", "k"], ["y255"]),
-        helper.make_node("Round", ["y255"], ["rounded"]),
-        helper.make_node("Cast", ["rounded"], [out], to=TensorProto.UINT8),
-    ]
+              numpy_helper.from_array(w2, "w2"), numpy_helper.from_array(np.zeros(3, np.float32), "b2")]
+    nchw = _to_nchw(x, nodes, inits)
+    nodes += [helper.make_node("Conv", [nchw, "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+              helper.make_node("Relu", ["c1"], ["r1"]),
+              helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1])]
+    _to_picture("c2", out, nodes)
+
+
+def _conv_norm_net(x: str, out: str, nodes: list, inits: list) -> None:
+    rng = np.random.default_rng(5)
+    w1 = rng.normal(0, 0.3, (8, 3, 3, 3)).astype(np.float32)
+    b1 = np.zeros(8, np.float32)
+    w1[7] *= 0.02  # channel 7: a spread of about 0.01 on an offset of 20
+    b1[7] = 20.0
+    w2 = rng.normal(0, 0.02, (3, 8, 3, 3)).astype(np.float32)
+    w2[:, 7, 1, 1] = 0.15  # ...which the picture shows once the norm has spread it
+    inits += [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(b1, "b1"),
+              numpy_helper.from_array(np.ones(8, np.float32), "g1"),
+              numpy_helper.from_array(np.zeros(8, np.float32), "s1"),
+              numpy_helper.from_array(w2, "w2"), numpy_helper.from_array(np.full(3, 0.5, np.float32), "b2")]
+    nchw = _to_nchw(x, nodes, inits)
+    nodes += [helper.make_node("Conv", [nchw, "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+              helper.make_node("InstanceNormalization", ["c1", "g1", "s1"], ["n1"]),
+              helper.make_node("Relu", ["n1"], ["r1"]),
+              helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1])]
+    _to_picture("c2", out, nodes)
 
 
 def write_model(path: str | os.PathLike, op: str = "identity", **kw) -> Path:

@@ -116,6 +116,10 @@ def _init_trunk(net: torch.nn.Module, cfg: TrainConfig, log) -> str:
     if ckpt.get("arch") == arch_name(cfg.net_config()):
         net.load_state_dict(state)
         return str(path)
+    if _loads_into(net, state):  # a trunk of the same paintings with fewer blocks: a deeper one grows from it
+        log(f"note: {path.name} holds a {ckpt.get('arch')} trunk; its weights start this "
+            f"{arch_name(cfg.net_config())} one, the added blocks as the identity")
+        return f"{path} ({ckpt.get('arch')}, added blocks as the identity)"
     try:
         net.load_single(state)
     except (ValueError, RuntimeError):
@@ -201,16 +205,25 @@ def _model_state(proto) -> dict:
 
 def _shift_blocks(state: dict, blocks: int | None) -> dict:
     """Renumber a fast net's ``body.N`` layers after its residual blocks, so weights of a net
-    with fewer blocks land on the same layers of a deeper one (the extra blocks stay new)."""
-    have = sorted({int(k.split(".")[1]) for k in state if k.startswith("body.") and ".a.conv." in k})
+    with fewer blocks land on the same layers of a deeper one (the extra blocks stay new).
+    A trunk's names (``net.body.N``) are renumbered the same way."""
+    def index(k):  # N of "body.N..." or "net.body.N...", else None
+        parts = k.split(".")
+        at = 1 if parts[0] == "net" else 0
+        return int(parts[at + 1]) if len(parts) > at + 1 and parts[at] == "body" else None
+
+    have = sorted({index(k) for k in state if index(k) is not None and ".a.conv." in k})
     if blocks is None or not have or len(have) >= blocks:
         return state
     after, extra = have[-1], blocks - len(have)
 
     def renamed(k):
+        n = index(k)
+        if n is None or n <= after:
+            return k
         parts = k.split(".")
-        if parts[0] == "body" and int(parts[1]) > after:
-            parts[1] = str(int(parts[1]) + extra)
+        at = 2 if parts[0] == "net" else 1
+        parts[at] = str(n + extra)
         return ".".join(parts)
 
     return {renamed(k): v for k, v in state.items()}

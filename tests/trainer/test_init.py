@@ -84,3 +84,31 @@ def test_multi_scale_targets_are_the_mean_of_each_scale(photos, painting, tmp_pa
 def test_bad_style_scales_are_refused(scales):
     with pytest.raises(UsageError, match="--style-scales must be positive numbers"):
         TrainConfig(style_scales=scales)
+
+
+def test_a_deeper_trunk_grows_from_a_trunk_checkpoint_and_paints_the_same_at_first(tmp_path):
+    from trainer.checkpoint import CHECKPOINT, _init_trunk, save_checkpoint
+
+    paintings = tuple(str(tmp_path / f"p{i}.png") for i in range(2))
+    base = dict(mode="style", name="t", style=paintings[0], styles=paintings, content=str(tmp_path), steps=1)
+    shallow_cfg = TrainConfig(**base, fast="v3-ns")
+    torch.manual_seed(2)
+    shallow = build_net(shallow_cfg.net_config()).eval()
+    with torch.no_grad():  # styles that differ, and norms that are not the identity
+        for p in shallow.parameters():
+            p.add_(torch.randn_like(p) * 0.2)
+    ckpt = tmp_path / CHECKPOINT
+    save_checkpoint(ckpt, {"arch": arch_name(shallow_cfg.net_config()), "net": shallow.state_dict()})
+    deep_cfg = TrainConfig(**base, fast="v3-ns-deep", init=str(ckpt))
+    deep = build_net(deep_cfg.net_config())
+    notes = []
+    used = _init_trunk(deep, deep_cfg, notes.append)
+    assert "added blocks as the identity" in used and "v3" in notes[0]
+    deep.eval()
+    x = torch.rand(2, 3, 40, 56)
+    with torch.no_grad():
+        for k in range(2):
+            shallow.select(k)
+            deep.select(k)
+            assert torch.allclose(shallow(x), deep(x), atol=1e-5)
+    assert sum(p.numel() for p in deep.parameters()) > sum(p.numel() for p in shallow.parameters())
