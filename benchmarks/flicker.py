@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from stylecam import frames as F  # noqa: E402
 from stylecam.engine import Engine  # noqa: E402
 from stylecam.models import Catalog  # noqa: E402
-from stylecam.temporal import Stabilizer, flicker  # noqa: E402
+from stylecam.temporal import FLOW_SIDE, Stabilizer, flicker  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 
@@ -85,7 +85,7 @@ def off_frame(stable: list[np.ndarray], per_frame: list[np.ndarray]) -> float:
 
 
 def measure(name: str, clip: list[np.ndarray], engine: Engine, stab_keep: float,
-            flow_side: int = Stabilizer().flow_side) -> dict:
+            flow_side: int = FLOW_SIDE) -> dict:
     t_model, t_stab = [], []
     per_frame, stable = [], []
     stab = Stabilizer(keep=stab_keep, flow_side=flow_side)
@@ -115,7 +115,7 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, default=60)
     ap.add_argument("--max-side", type=int, default=640)
     ap.add_argument("--keep", type=float, default=0.6, help="stabiliser strength")
-    ap.add_argument("--flow-side", type=int, default=Stabilizer().flow_side,
+    ap.add_argument("--flow-side", type=int, default=FLOW_SIDE,
                     help="stabiliser: the flow's long side in pixels (default: the app's)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--precision", default="auto", choices=("auto", "float", "int8"),

@@ -211,6 +211,7 @@ def quantize_model(src: str | os.PathLike, frames: list[np.ndarray], dst: str | 
             quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
             graph = onnx.load(str(pre))
             last = _last_conv(graph)
+            equalized = 0
             if equalize:
                 graph, equalized = norm_equalize.equalize(graph, calib[:EQUALIZE_FRAMES], threads)
             onnx.save(graph, str(pre))
@@ -243,7 +244,7 @@ def quantize_model(src: str | os.PathLike, frames: list[np.ndarray], dst: str | 
                             ("stylecam.int8", json.dumps({"psnr_db": round(score, 2), "held_out": len(judge),
                                                           "calibrated_on": calibrated_on,
                                                           "ranges": method.lower(),
-                                                          "equalized_convs": equalized if equalize else 0}))]:
+                                                          "equalized_convs": equalized}))]:
             model.metadata_props.add(key=k, value=v)
         model.producer_name = "stylecam-quantize"
         onnx.save(model, str(q))
