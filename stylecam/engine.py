@@ -22,10 +22,11 @@ import onnxruntime as ort
 
 from .errors import DeviceError, ModelError, UsageError
 from .frames import as_frame
-from .models import Catalog, ModelInfo, cache_dir, variant_path
+from .models import Catalog, ModelInfo, cache_dir, quality_path, variant_path
 
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "float", "int8")  # auto: the int8 variant on the CPU when there is one
+TIERS = ("auto", "fast", "quality")  # auto: a style's quality tier on CUDA when it has one
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 # cuDNN's algorithm search per conv and frame shape (EXHAUSTIVE: timed once a shape, the fastest
@@ -114,6 +115,26 @@ def _choose(info: ModelInfo, precision: str, on_cpu: bool, threads: int = 2) -> 
     return Path(info.path)
 
 
+def choose_tier(info: ModelInfo, tier: str, on_cuda: bool, precision: str = "auto") -> str:
+    """The tier to run, "fast" or "quality"; ``on_cuda``: the engine runs on CUDA.
+
+    fast: ``info``'s own file (``_choose`` then picks float or its int8 variant); quality: its
+    quality tier (``info.quality_path``, always float); auto: the quality tier on CUDA when
+    there is one and int8 was not asked for, else fast (the paper's net is too slow live on a CPU).
+    """
+    if tier not in TIERS:
+        raise UsageError(f"unknown tier '{tier}'; use one of {', '.join(TIERS)}")
+    if tier == "quality" and precision == "int8":
+        raise UsageError(f"{info.name}: the quality tier runs in float only; "
+                         "use precision auto or float with it, or tier fast for int8")
+    if tier == "quality" and info.quality_path is None:
+        raise ModelError(f"{info.name} has no quality tier ({quality_path(info.path).name}); "
+                         "train one with stylecam-train --tier quality")
+    if tier == "quality" or (tier == "auto" and on_cuda and info.quality_path is not None and precision != "int8"):
+        return "quality"
+    return "fast"
+
+
 class _Binding:
     """IO binding of one session: input and output buffers on ``device`` made once per frame
     shape (re-made when it changes); one frame at a time (the buffers are shared)."""
@@ -145,16 +166,21 @@ class Engine:
 
     ``io_binding``: None (default) binds on CUDA, not on the CPU; True or False forces it
     (benchmarks/ort_cuda.py times both). ``cuda_options`` updates ``CUDA_OPTIONS``.
+    ``tier``: "fast" (default), "quality" or "auto" (``choose_tier``); ``self.tier`` says which runs.
     """
 
     def __init__(self, model: ModelInfo | str | os.PathLike, device: str = "auto",
                  threads: int | None = None, cache: bool = True, spin: bool = False,
                  precision: str = "auto", io_binding: bool | None = None,
-                 cuda_options: dict | None = None):
-        # a path gets its int8 variant attached, as the catalog does for names
+                 cuda_options: dict | None = None, tier: str = "fast"):
+        # a path gets its int8 variant and quality tier attached, as the catalog does for names
         self.info = model if isinstance(model, ModelInfo) else Catalog().resolve(Path(model))
         providers = _providers(device)
-        path = _choose(self.info, precision, on_cpu=providers == [CPU], threads=threads or default_threads())
+        self.tier = choose_tier(self.info, tier, on_cuda=providers[0] == CUDA, precision=precision)
+        if self.tier == "quality":
+            path = Path(self.info.quality_path)
+        else:
+            path = _choose(self.info, precision, on_cpu=providers == [CPU], threads=threads or default_threads())
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or default_threads()
         opts.inter_op_num_threads = 1
@@ -188,7 +214,7 @@ class Engine:
             if source != path:  # a stale or broken cache entry: start over
                 cached.unlink(missing_ok=True)
                 self.__init__(self.info, device, threads, cache=False, spin=spin, precision=precision,
-                              io_binding=io_binding, cuda_options=cuda_options)
+                              io_binding=io_binding, cuda_options=cuda_options, tier=tier)
                 return
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"{path}: onnxruntime cannot load it: {first}") from None
@@ -229,4 +255,4 @@ class Engine:
         self.run(np.zeros((height, width, 3), np.uint8))
 
     def __repr__(self) -> str:
-        return f"Engine({self.info.name!r}, {self.device}, {self.precision}, threads={self.threads})"
+        return f"Engine({self.info.name!r}, {self.device}, {self.precision}, {self.tier}, threads={self.threads})"

@@ -98,18 +98,25 @@ def _session(path: Path, threads: int) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
-def measure(info: ModelInfo, threads: int = 2) -> Verdict:
-    """Run the float model and its int8 variant on ``check_frames()`` here and compare."""
-    fsess, qsess = _session(info.path, threads), _session(Path(info.int8_path), threads)
+def compare(fsess, qsess, scale: int = 1) -> tuple[float, float]:
+    """(mean, worst) dB of the int8 session's pictures against the float one's on ``check_frames()``."""
     frames = check_frames()
-    if info.scale > 1:  # super-resolution enlarges its input: half-size crops keep the check short
+    if scale > 1:  # super-resolution enlarges its input: half-size crops keep the check short
         frames = [np.ascontiguousarray(f[::2, ::2]) for f in frames]
     scores = [psnr(qsess.run(["image"], {"frame": f})[0], fsess.run(["image"], {"frame": f})[0])
               for f in frames]
     finite = [s if math.isfinite(s) else 99.0 for s in scores]
-    mean, worst = float(np.mean(finite)), float(min(finite))
-    return Verdict(mean >= MIN_MEAN_DB and worst >= MIN_WORST_DB, round(mean, 2), round(worst, 2),
-                   len(scores), cpu_isa())
+    return float(np.mean(finite)), float(min(finite))
+
+
+def passes(mean: float, worst: float) -> bool:
+    return mean >= MIN_MEAN_DB and worst >= MIN_WORST_DB
+
+
+def measure(info: ModelInfo, threads: int = 2) -> Verdict:
+    """Run the float model and its int8 variant on ``check_frames()`` here and compare."""
+    mean, worst = compare(_session(info.path, threads), _session(Path(info.int8_path), threads), info.scale)
+    return Verdict(passes(mean, worst), round(mean, 2), round(worst, 2), len(check_frames()), cpu_isa())
 
 
 _lock = threading.Lock()

@@ -119,13 +119,13 @@ class Pipeline:
                  threads: int | None = None, on_frame=_ignore, on_error=_ignore,
                  on_status=_ignore, on_end=_ignore, on_model=_ignore, on_model_failed=_ignore,
                  retry_s: float = RETRY_SECONDS, precision: str = "auto", on_blend=_ignore,
-                 on_blend_failed=_ignore, on_upscale=_ignore, on_upscale_failed=_ignore):
+                 on_blend_failed=_ignore, on_upscale=_ignore, on_upscale_failed=_ignore, tier: str = "fast"):
         self.stats = Stats()
         self.slot = LatestSlot()
         self.display = LatestSlot()
         self.on_frame, self.on_error, self.on_status, self.on_end = on_frame, on_error, on_status, on_end
         self.retry_s = retry_s
-        self.worker = Worker(self.slot, self.stats, device=device, threads=threads, precision=precision,
+        self.worker = Worker(self.slot, self.stats, device=device, threads=threads, precision=precision, tier=tier,
                              on_result=self._result, on_error=on_error, on_model=on_model,
                              on_model_failed=on_model_failed, on_blend=on_blend,
                              on_blend_failed=on_blend_failed, on_upscale=on_upscale,

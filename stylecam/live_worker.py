@@ -40,8 +40,11 @@ STEADY = 0.6  # Steady: share of the previous output kept (benchmarks/flicker.py
 
 
 def _device_label(engine) -> str:
-    """What the window says runs a model: "cpu int8", or the device alone for a float model."""
-    return engine.device if engine.precision == "float" else f"{engine.device} {engine.precision}"
+    """What the window says runs a model: "CPU int8", "CUDA quality" (a style's quality tier),
+    or the device alone for a fast float model."""
+    if engine.precision == "float":
+        return f"{engine.device} quality" if getattr(engine, "tier", "fast") == "quality" else engine.device
+    return f"{engine.device} {engine.precision}"
 
 
 def processing_max_side(height: int, width: int, size_p: int | None) -> int | None:
@@ -71,8 +74,8 @@ class ModelLoader:
 
     def __init__(self, *, device: str = "auto", threads: int | None = None, spin: bool = False,
                  precision: str = "auto", cache_size: int = 3, on_loaded=_ignore, on_error=_ignore,
-                 on_model_failed=_ignore, shared: "ModelLoader | None" = None):
-        self.device, self.threads, self.spin, self.precision = device, threads, spin, precision
+                 on_model_failed=_ignore, shared: "ModelLoader | None" = None, tier: str = "fast"):
+        self.device, self.threads, self.spin, self.precision, self.tier = device, threads, spin, precision, tier
         self.cache_size = cache_size
         self.on_loaded, self.on_error, self.on_model_failed = on_loaded, on_error, on_model_failed
         # ``shared``: another loader's cache (the blend's loader uses the main one's)
@@ -96,9 +99,10 @@ class ModelLoader:
 
     def _key(self, info: ModelInfo):
         try:
-            return (str(info.path), info.path.stat().st_mtime_ns, str(info.int8_path))
+            stamp = info.path.stat().st_mtime_ns
         except OSError:
-            return (str(info.path), 0, str(info.int8_path))
+            stamp = 0
+        return (str(info.path), stamp, str(info.int8_path), str(info.quality_path), self.tier)
 
     def load(self, info: ModelInfo) -> Engine:
         """A session for ``info``: from the cache, else loaded and warmed up (blocking)."""
@@ -107,7 +111,8 @@ class ModelLoader:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        engine = Engine(info, device=self.device, threads=self.threads, spin=self.spin, precision=self.precision)
+        engine = Engine(info, device=self.device, threads=self.threads, spin=self.spin, precision=self.precision,
+                        tier=self.tier)
         engine.warmup(64, 64)
         with self._cache_lock:
             self._cache[key] = engine
@@ -145,22 +150,23 @@ class Worker:
     ``select(model)`` has the ``ModelLoader`` load a session (or take it from its cache) while
     the current model keeps painting; only a loaded model is switched to. A model that fails
     to load is reported and the previous one stays; one that fails on a frame is reported
-    once and the original picture is shown.
+    once and the original picture is shown. ``tier`` (``engine.choose_tier``) is every style's.
     """
 
     def __init__(self, slot: LatestSlot, stats: Stats | None = None, *, device: str = "auto",
                  threads: int | None = None, spin: bool = False, cache_size: int = 3, on_result=_ignore,
                  on_error=_ignore, on_model=_ignore, on_model_failed=_ignore, precision: str = "auto",
-                 on_blend=_ignore, on_blend_failed=_ignore, on_upscale=_ignore, on_upscale_failed=_ignore):
+                 on_blend=_ignore, on_blend_failed=_ignore, on_upscale=_ignore, on_upscale_failed=_ignore,
+                 tier: str = "fast"):
         self.slot, self.stats = slot, stats or Stats()
         self.on_result, self.on_error, self.on_model = on_result, on_error, on_model
-        self.loader = ModelLoader(device=device, threads=threads, spin=spin, precision=precision,
+        self.loader = ModelLoader(device=device, threads=threads, spin=spin, precision=precision, tier=tier,
                                   cache_size=cache_size, on_loaded=self._loaded, on_error=on_error,
                                   on_model_failed=on_model_failed)
         # the blend's second style loads on a thread of its own, so a request for it and one
         # for the main style (both at start-up) never replace each other
         self.on_blend = on_blend
-        self.blend_loader = ModelLoader(device=device, threads=threads, spin=spin, precision=precision,
+        self.blend_loader = ModelLoader(device=device, threads=threads, spin=spin, precision=precision, tier=tier,
                                         cache_size=cache_size, on_loaded=self._blend_loaded,
                                         on_error=on_error, on_model_failed=on_blend_failed, shared=self.loader)
         # the upscale's super-resolution model: a loader of its own too

@@ -29,17 +29,37 @@ REQUIRED_KEYS = ("stylecam.format", "stylecam.kind", "stylecam.name", "stylecam.
                  "stylecam.arch", "stylecam.train")
 PRECISIONS = ("float", "int8")
 INT8_SUFFIX = ".int8.onnx"  # x.int8.onnx beside x.onnx: its int8 variant (stylecam.quantize)
+QUALITY_SUFFIX = ".quality.onnx"  # x.quality.onnx beside x.onnx: its quality tier (the paper's net)
+
+
+def _beside(model: str | os.PathLike, suffix: str) -> Path:
+    model = Path(model)
+    stem = model.name[:-5] if model.name.lower().endswith(".onnx") else model.name
+    return model.with_name(stem + suffix)
 
 
 def variant_path(model: str | os.PathLike) -> Path:
     """Where the int8 variant of ``model`` (``x.onnx``) lives: ``x.int8.onnx`` beside it."""
-    model = Path(model)
-    stem = model.name[:-5] if model.name.lower().endswith(".onnx") else model.name
-    return model.with_name(stem + INT8_SUFFIX)
+    return _beside(model, INT8_SUFFIX)
 
 
 def is_variant(path: str | os.PathLike) -> bool:
     return Path(path).name.lower().endswith(INT8_SUFFIX)
+
+
+def quality_path(model: str | os.PathLike) -> Path:
+    """Where the quality tier of the style ``model`` (``x.onnx``) lives: ``x.quality.onnx`` beside it."""
+    return _beside(model, QUALITY_SUFFIX)
+
+
+def is_quality(path: str | os.PathLike) -> bool:
+    return Path(path).name.lower().endswith(QUALITY_SUFFIX)
+
+
+def fast_path(quality: str | os.PathLike) -> Path:
+    """The fast model a quality-tier file (``x.quality.onnx``) belongs to: ``x.onnx`` beside it."""
+    quality = Path(quality)
+    return quality.with_name(quality.name[:-len(QUALITY_SUFFIX)] + ".onnx")
 
 
 def builtin_dir() -> Path:
@@ -76,6 +96,7 @@ class ModelInfo:
     precision: str = "float"  # "float" | "int8" (metadata stylecam.precision)
     variant_of: str = ""  # an int8 variant: sha256 of the float file it was made from
     int8_path: Path | None = field(default=None, compare=False)  # its int8 variant, when there is one
+    quality_path: Path | None = field(default=None, compare=False)  # its quality tier, when there is one
 
     @property
     def label(self) -> str:
@@ -96,6 +117,11 @@ class ModelInfo:
     def tier(self) -> str:
         """The network's size preset ("fast", "quality", …) from the training settings."""
         return str(self.train.get("tier") or "")
+
+    @property
+    def tiers(self) -> str:
+        """What it can run as: its tier, and "quality" too with its quality tier beside it ("fast, quality")."""
+        return f"{self.tier or 'fast'}, quality" if self.quality_path is not None else self.tier
 
     @property
     def precisions(self) -> str:
@@ -174,6 +200,19 @@ def check_model(path: str | os.PathLike, origin: str = "path") -> ModelInfo:
                      variant_of=meta.get("stylecam.variant_of", ""))
 
 
+def _not_quality_of(q: ModelInfo, info: ModelInfo) -> str:
+    """Why ``q`` cannot be the quality tier of the style ``info`` ("" when it can)."""
+    if q.name.lower() != info.name.lower():
+        return f"its stylecam.name is '{q.name}', not '{info.name}'"
+    if (q.kind, info.kind) != ("style", "style"):
+        return "only a style has a quality tier"
+    if q.tier != "quality":
+        return f"its stylecam.train tier is '{q.tier or 'none'}', not 'quality'"
+    if q.precision != "float":
+        return f"a quality tier runs in float, its stylecam.precision is '{q.precision}'"
+    return ""
+
+
 def _shape_text(dims: list) -> str:
     return "(" + ", ".join("?" if d is None else str(d) for d in dims) + ")"
 
@@ -209,11 +248,16 @@ class Catalog:
             for path in sorted(folder.glob("*.onnx")) if folder.is_dir() else []:
                 if is_variant(path):
                     continue  # attached to its float model below
+                if is_quality(path):  # attached to its fast model below
+                    if not fast_path(path).is_file():
+                        problems.append(f"{path}: a quality tier with no {fast_path(path).name} beside it; "
+                                        "put its fast model there, or remove it")
+                    continue
                 result = self._read(path, origin)
                 if isinstance(result, ModelInfo):
-                    result, problem = self._with_variant(result)
+                    result, more = self._with_siblings(result)
                     found[result.name.lower()] = result
-                    problems += [problem] if problem else []
+                    problems += more
                 else:
                     problems.append(str(result))
         self.problems = problems
@@ -235,6 +279,12 @@ class Catalog:
         self._cache[path] = (stamp, result)
         return result
 
+    def _with_siblings(self, info: ModelInfo) -> tuple[ModelInfo, list[str]]:
+        """``info`` with its int8 variant and its quality tier attached; what was wrong with them."""
+        info, bad_int8 = self._with_variant(info)
+        info, bad_quality = self._with_quality(info)
+        return info, [p for p in (bad_int8, bad_quality) if p]
+
     def _with_variant(self, info: ModelInfo) -> tuple[ModelInfo, str | None]:
         """``info`` with its int8 variant attached when ``<stem>.int8.onnx`` is a good one."""
         path = variant_path(info.path)
@@ -248,6 +298,19 @@ class Catalog:
         if var.variant_of != self._sha256(info.path):
             return info, f"{path}: made from another version of {info.path.name}; remake it with stylecam-quantize"
         return replace(info, int8_path=path), None
+
+    def _with_quality(self, info: ModelInfo) -> tuple[ModelInfo, str | None]:
+        """``info`` with its quality tier attached when ``<stem>.quality.onnx`` is a good one."""
+        path = quality_path(info.path)
+        if info.precision != "float" or is_quality(info.path) or not path.is_file():
+            return info, None
+        q = self._read(path, info.origin)
+        if not isinstance(q, ModelInfo):
+            return info, str(q)
+        why = _not_quality_of(q, info)
+        if why:
+            return info, f"{path}: not the quality tier of {info.path.name}: {why}"
+        return replace(info, quality_path=path), None
 
     def _sha256(self, path: Path) -> str:
         st = path.stat()
@@ -263,7 +326,7 @@ class Catalog:
         """A model by name or title (case-insensitive: "wave", "The Great Wave") or by path to an .onnx file."""
         text = str(name_or_path)
         if text.lower().endswith(".onnx") or os.sep in text or Path(text).is_file():
-            return self._with_variant(check_model(text))[0]
+            return self._with_siblings(check_model(text))[0]
         models = [m for m in self.models() if kind is None or m.kind == kind]
         wanted = " ".join(text.split()).casefold()
         for key in (lambda m: m.name, lambda m: m.title, lambda m: m.label):  # a name wins over a title
@@ -283,7 +346,7 @@ class Catalog:
 def style_table(models: list[ModelInfo]) -> str:
     """The models as a table for ``--list-styles``: name, title, tier, precision (one a line)."""
     rows = [("name", "title", "tier", "precision")]
-    rows += [(m.name, m.label, m.tier or "-", m.precisions) for m in models]
+    rows += [(m.name, m.label, m.tiers or "-", m.precisions) for m in models]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[3] for r in rows)
 
@@ -298,10 +361,10 @@ def list_styles(catalog: Catalog | None = None) -> str:
 
 
 def install_model(src: str | os.PathLike, force: bool = False) -> Path:
-    """Copy a checked model into the user folder as ``<name>.onnx``, atomically.
-
-    Refuses to shadow a built-in model of the same name unless ``force``.
-    """
+    """Copy a checked model into the user folder as ``<name>.onnx``, atomically, with its int8
+    variant and its quality tier (``<name>.int8.onnx``, ``<name>.quality.onnx``) when they are
+    beside it; a quality tier alone goes beside its installed fast model. Refuses to shadow a
+    built-in model of the same name unless ``force``."""
     info = check_model(src)
     if not force:
         for m in Catalog([(builtin_dir(), "builtin")]).models():
@@ -310,6 +373,11 @@ def install_model(src: str | os.PathLike, force: bool = False) -> Path:
     dest_dir = user_dir()
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / f"{info.name}.onnx"
+    if is_quality(src) or info.tier == "quality":  # a quality tier goes beside its fast model
+        if not dest.is_file():
+            raise ModelError(f"'{info.name}' is a quality tier and {dest} is not there: install the style's "
+                             "fast model first (stylecam-train painting.jpg --name NAME)")
+        dest = quality_path(dest)
     # a plain open (not mkstemp's 0600) so the model gets the umask's mode like any file
     tmp = dest_dir / f".{info.name}.{os.getpid()}.{threading.get_ident()}.part"
     pairs = [(Path(src), dest)]
@@ -318,7 +386,11 @@ def install_model(src: str | os.PathLike, force: bool = False) -> Path:
         variant_path(dest).unlink(missing_ok=True)  # a stale variant must not outlive its model
     else:
         pairs.append((int8, variant_path(dest)))
-    for a, b in reversed(pairs):  # the variant first: the model never appears without it
+    # a quality tier is its own network, not made from this file: one already installed stays
+    quality = quality_path(src)
+    if not is_variant(src) and not is_quality(src) and quality.is_file():
+        pairs.append((quality, quality_path(dest)))
+    for a, b in reversed(pairs):  # the siblings first: the model never appears without them
         try:
             shutil.copyfile(a, tmp)
             os.replace(tmp, b)

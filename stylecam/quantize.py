@@ -42,6 +42,7 @@ from .errors import InputError, ModelError, UsageError
 from .frames import cover_crop, psnr
 from .models import Catalog, check_model, sha256_file, variant_path
 from . import norm_equalize
+from . import fidelity
 from .qdq import uint8_pads
 
 MIN_PSNR = 30.0  # dB, int8 output against the float model's output, on held-out frames
@@ -49,6 +50,9 @@ CALIB_SIZE = (480, 640)  # (height, width) of calibration frames: the live defau
 # activation ranges: min-max first; where its picture falls short, the 99.99th percentile
 # (outliers no longer stretch the 256 steps: starry_night 28.7 -> 29.9 dB, RESULTS section 16)
 CALIBRATIONS = (("MinMax", {}), ("Percentile", {"CalibPercentile": 99.99}))
+# then each again with the first instance norm and the conv it reads in float too, where the
+# others fall short of the app's own check (starry_night's worst crop 28.4 -> 30.4 dB, RESULTS
+# section 18); the first recipe that passes is kept
 EQUALIZE_FRAMES = 8  # calibration frames that measure the channels before instance norm
 PHOTO_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
@@ -144,6 +148,18 @@ def _last_conv(model) -> str:
     return convs[-1]
 
 
+def _norm_entry(model) -> list[str]:
+    """Names of the graph's first instance norm and the conv it reads (none if there is no such
+    pair): the downsampling conv into a style net's body, where the quietest channels are.
+    Both stay float so the tensor between them is never rounded to 8 bits."""
+    made_by = {o: n for n in model.graph.node for o in n.output}
+    for n in model.graph.node:
+        if n.op_type == "InstanceNormalization":
+            conv = made_by.get(n.input[0])
+            return [conv.name, n.name] if conv is not None and conv.op_type == "Conv" else []
+    return []
+
+
 @contextlib.contextmanager
 def _quiet_logging():
     """onnxruntime.quantization warns on the root logger (e.g. per-channel on a norm's scale) and
@@ -167,17 +183,22 @@ def _session(path: Path, threads: int):
 
 def quantize_model(src: str | os.PathLike, frames: list[np.ndarray], dst: str | os.PathLike | None = None,
                    held_out: int | None = None, min_psnr: float = MIN_PSNR, threads: int = 2,
-                   calibrated_on: str = "", reduce_range: bool = True, equalize: bool = True) -> QuantResult:
+                   calibrated_on: str = "", reduce_range: bool = True, equalize: bool = True,
+                   entry_float: bool = True) -> QuantResult:
     """Write the int8 variant of the model ``src`` (default ``variant_path(src)``), atomically.
 
     ``reduce_range``: 7-bit weights, so the AVX2 U8S8 kernels (no VNNI) cannot saturate their
     16-bit sums and the variant keeps its picture on every x86 CPU (RESULTS section 8).
     ``equalize``: centre and scale the channels of each conv before an instance norm first
     (``stylecam.norm_equalize``: the same float picture, and the int8 one keeps them).
+    ``entry_float``: as a last resort, keep the first instance norm and its conv in float.
 
     ``frames``: RGB uint8 frames; the last ``held_out`` of them (default a quarter, at least
     one) only judge the result: mean PSNR of the int8 output against the float output.
-    Raises ``ModelError`` when that is below ``min_psnr`` (nothing is written then).
+    Raises ``ModelError`` when that is below ``min_psnr`` (nothing is written then). A variant
+    must also pass the app's own check here (``stylecam.fidelity``) for a recipe to end the
+    search (``RECIPES``); where none does, the best by held-out PSNR is written and the app
+    decides on each machine.
     """
     import onnx
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
@@ -211,6 +232,7 @@ def quantize_model(src: str | os.PathLike, frames: list[np.ndarray], dst: str | 
             quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
             graph = onnx.load(str(pre))
             last = _last_conv(graph)
+            entry = _norm_entry(graph)
             equalized = 0
             if equalize:
                 graph, equalized = norm_equalize.equalize(graph, calib[:EQUALIZE_FRAMES], threads)
@@ -218,23 +240,29 @@ def quantize_model(src: str | os.PathLike, frames: list[np.ndarray], dst: str | 
         fsess = _session(src, threads)
         want = [fsess.run(["image"], {"frame": f})[0] for f in judge]
         tried = []
-        for method, options in CALIBRATIONS:  # the next only when the one before falls short
+        recipes = [(m, o, False) for m, o in CALIBRATIONS] + [(m, o, True) for m, o in CALIBRATIONS if entry_float]
+        for method, options, entry_float in recipes:  # the next only when the one before falls short
+            if entry_float and not entry:
+                continue
             q = Path(tmp) / f"q-{len(tried)}.onnx"
             with warnings.catch_warnings(), _quiet_logging():
                 warnings.simplefilter("ignore")
                 quantize_static(str(pre), str(q), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                                 activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                                nodes_to_exclude=[last], reduce_range=reduce_range,
+                                nodes_to_exclude=[last] + (entry if entry_float else []),
+                                reduce_range=reduce_range,
                                 calibrate_method=getattr(CalibrationMethod, method), extra_options=options)
                 model = onnx.load(str(q))
                 if uint8_pads(model):  # reflection pads on the uint8 tensors: same values, less work
                     onnx.save(model, str(q))
             qsess = _session(q, threads)
             score = float(np.mean([psnr(qsess.run(["image"], {"frame": f})[0], w) for f, w in zip(judge, want)]))
-            tried.append((score, method, model))
-            if score >= min_psnr:
+            tried.append((score, method.lower(), [last] + (entry if entry_float else []), model))
+            if score >= min_psnr and fidelity.passes(*fidelity.compare(fsess, qsess, info.scale)):
                 break
-        score, method, model = max(tried, key=lambda t: t[0])
+        else:  # none passed both: the best by held-out PSNR (the app checks it where it runs)
+            tried.sort(key=lambda t: t[0])
+        score, method, float_nodes, model = tried[-1]
         if score < min_psnr:
             raise ModelError(f"{src.name}: int8 changes the picture too much ({score:.1f} dB against the float "
                              f"model, need {min_psnr:.0f}); no variant written")
@@ -243,8 +271,9 @@ def quantize_model(src: str | os.PathLike, frames: list[np.ndarray], dst: str | 
         for k, v in keep + [("stylecam.precision", "int8"), ("stylecam.variant_of", sha256_file(src)),
                             ("stylecam.int8", json.dumps({"psnr_db": round(score, 2), "held_out": len(judge),
                                                           "calibrated_on": calibrated_on,
-                                                          "ranges": method.lower(),
-                                                          "equalized_convs": equalized}))]:
+                                                          "ranges": method,
+                                                          "equalized_convs": equalized,
+                                                          "float_nodes": float_nodes}))]:
             model.metadata_props.add(key=k, value=v)
         model.producer_name = "stylecam-quantize"
         onnx.save(model, str(q))

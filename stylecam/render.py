@@ -16,6 +16,8 @@ and the outputs are mixed (``blend``), written as ``clip_wave-starry_night.mp4``
 ``--style`` with ``--upscale S`` keeps the input's size: the style runs at 1/S and the SR
 model brings it back (HD output at low-resolution cost); ``--upscale`` alone makes S x the
 input, and ``--out-scale K`` asks for K x the input either way (``frames.plan_sizes``).
+``--tier`` picks a style's network (``engine.choose_tier``): auto runs its quality tier
+(``NAME.quality.onnx``) on CUDA when it has one, else the fast one; a blend runs the fast tier.
 
 The command (here) -> ``render_plan`` (each input's job and output, checked before anything
 is written) -> ``render_run`` (one job; a video through ``stages.run_pipeline``).
@@ -31,7 +33,7 @@ from typing import Sequence
 from . import mixing
 from .blend import Blend, BlendedStyle, resolve_blend
 from .cli import ArgumentParser, EXIT_INTERRUPTED, EXIT_USER_ERROR, fail, run_cli
-from .engine import CPU, DEVICES, PRECISIONS, Engine, _providers, default_threads
+from .engine import CPU, DEVICES, PRECISIONS, TIERS, Engine, _providers, default_threads
 from .errors import OutputError, StylecamError, UnknownModelError, UsageError
 from .frames import plan_sizes
 from .models import Catalog, ModelInfo, list_styles
@@ -72,6 +74,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--precision", default="auto", choices=PRECISIONS,
                    help="auto (default): a model's int8 variant on the CPU when it has one; float: never; int8")
+    p.add_argument("--tier", default="auto", choices=TIERS,
+                   help="auto (default): a style's quality tier (NAME.quality.onnx) on CUDA when it has one, "
+                        "else fast; fast: the shipped net; quality: the paper's bigger net, in float")
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="onnxruntime threads per model run (default: all cores, or 1 when --workers share them)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
@@ -105,6 +110,11 @@ def _check_options(args) -> Settings:
         raise UsageError("give --style NAME, --upscale 2|4|NAME, or both")
     if args.out_scale is not None and args.upscale is None:
         raise UsageError("--out-scale needs --upscale: the super-resolution model makes the output size")
+    if args.tier == "quality" and args.precision == "int8":
+        raise UsageError("--precision int8 is for the fast tier; --tier quality runs in float "
+                         "(use --precision auto or float)")
+    if args.tier == "quality" and args.style is None:
+        raise UsageError("--tier quality picks the style model's network and needs --style")
     if args.max_side is not None and args.style is None:
         raise UsageError("--max-side sets the style model's size and needs --style; "
                          "with --upscale alone, --out-scale K sets the output size")
@@ -131,6 +141,17 @@ def resolve_models(catalog: Catalog, style: str | None, upscale: str | None
             if sr_info.kind != "sr":
                 raise UsageError(f"'{sr_info.name}' is a style, not a super-resolution model; pass it with --style")
     return blend, sr_info
+
+
+def style_tier(tier: str, blend: Blend | None) -> str:
+    """The tier the style's engines run: ``tier`` for one style; a blend runs the fast tier
+    (``--tier quality`` with one is an error)."""
+    if blend is None or blend.single:
+        return tier
+    if tier == "quality":
+        raise UsageError(f"--tier quality runs one style; a blend ('{blend.spec}') runs the fast tier: "
+                         "use --tier auto or fast")
+    return "fast"
 
 
 # ----------------------------------------------------------------------------- main
@@ -162,6 +183,7 @@ def _main(argv: Sequence[str] | None) -> int:
         raise UsageError("give a video, an image or a folder to render (or --list-styles)")
     settings = _check_options(args)
     blend, sr_info = resolve_models(Catalog(), args.style, args.upscale)
+    tier = style_tier(args.tier, blend)
     tag = _tag(blend, sr_info)
 
     def out_size(height: int, width: int) -> tuple[int, int]:  # Processor.out_size, before any model loads
@@ -188,7 +210,8 @@ def _main(argv: Sequence[str] | None) -> int:
     # blend is one Engine per style, each run on every frame, outputs mixed (blend.py).
     one_pass = blend is not None and not blend.single and mixing.one_pass(blend.models)
     style_models = [mixing.mixed_model(blend.models, blend.weights)] if one_pass else (blend.models if blend else [])
-    engines = [Engine(m, device=args.device, threads=threads, spin=False, precision=args.precision)
+    engines = [Engine(m, device=args.device, threads=threads, spin=False, precision=args.precision,
+                      tier=tier if m.kind == "style" else "fast")
                for m in style_models + ([sr_info] if sr_info else [])]
     timers = [_Timed(e) for e in engines]
     styles = [t for t in timers if t.info.kind == "style"]
@@ -217,6 +240,7 @@ def _main(argv: Sequence[str] | None) -> int:
             status = EXIT_USER_ERROR
             continue
         summaries.append({**result.summary(engines), "style": blend.spec if blend else None,
+                          "tier": styles[0].engine.tier if styles else None,
                           "blend": blend.summary() if blend else None,
                           "blend_passes": None if blend is None or blend.single else 1 if one_pass else len(styles)})
         if result.interrupted:

@@ -35,15 +35,24 @@ def test_the_float_picture_stays_and_the_quiet_channel_is_spread():
     assert model.graph.initializer[0] != eq.graph.initializer[0]  # a copy: the model given is untouched
 
 
+def _float_nodes(path) -> list:
+    meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    return json.loads(meta["stylecam.int8"])["float_nodes"]
+
+
 def test_int8_keeps_the_picture_only_with_the_channels_equalised(tmp_path):
     src = write_model(tmp_path / "cn.onnx", "conv_norm", name="cn")
     with pytest.raises(ModelError, match="too much"):
-        quantize.quantize_model(src, frames(), equalize=False)
+        quantize.quantize_model(src, frames(), equalize=False, entry_float=False)
     assert not models.variant_path(src).exists()
+    # without the equaliser only the last resort keeps it: the norm and its conv in float
+    kept = quantize.quantize_model(src, frames(), equalize=False)
+    assert len(_float_nodes(kept.path)) == 3
     res = quantize.quantize_model(src, frames())
     assert res.psnr_db >= quantize.MIN_PSNR + 10
     meta = {p.key: p.value for p in onnx.load(str(res.path)).metadata_props}
     assert json.loads(meta["stylecam.int8"])["equalized_convs"] == 1
+    assert len(_float_nodes(res.path)) == 1  # the last conv alone: the equalised norm needs no help
     assert quantize.psnr(run(onnx.load(str(res.path)), frames()[3]), run(onnx.load(str(src)), frames()[3])) >= 40
 
 

@@ -168,3 +168,25 @@ def test_cli_writes_variants_and_bad_input_is_one_line(conv, tmp_path, capsys):
     assert "no such folder or video" in capsys.readouterr().err
     assert quantize.main([str(conv), "--frames", "1"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_the_app_check_decides_too_and_the_norm_entry_stays_float_as_a_last_resort(tmp_path, monkeypatch):
+    src = write_model(tmp_path / "cn.onnx", "conv_norm", name="cn")
+    verdicts = []
+
+    def passes(mean, worst):  # the app's check refuses the first two recipes here
+        verdicts.append((mean, worst))
+        return len(verdicts) > 2
+
+    monkeypatch.setattr(quantize.fidelity, "passes", passes)
+    res = quantize.quantize_model(src, frames(), min_psnr=0)
+    assert len(verdicts) == 3 and _ranges(res.path) == "minmax"
+    meta = json.loads({p.key: p.value for p in onnx.load(str(res.path)).metadata_props}["stylecam.int8"])
+    types = {n.name: n.op_type for n in onnx.load(str(res.path)).graph.node}
+    assert [types[n] for n in meta["float_nodes"]] == ["Conv", "Conv", "InstanceNormalization"]
+    verdicts.clear()
+    monkeypatch.setattr(quantize.fidelity, "passes", lambda mean, worst: verdicts.append(1) and False)
+    res = quantize.quantize_model(src, frames(), min_psnr=0)  # none passes: all four tried, the best kept
+    assert len(verdicts) == 4
+    kept = json.loads({p.key: p.value for p in onnx.load(str(res.path)).metadata_props}["stylecam.int8"])
+    assert len(kept["float_nodes"]) == 3  # the norm in float is the closest to the float picture here

@@ -35,6 +35,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def build_parser() -> ArgumentParser:
+    from .config import QUALITY_LR
     from .train import TrainConfig
     from .trunk_fit import STYLE_LR
 
@@ -92,7 +93,8 @@ def build_parser() -> ArgumentParser:
                    help="super-resolution inputs: paper (blur 1.0 + bicubic) or bicubic (MATLAB-style only, "
                         "the Set5/Set14 protocol; use it for a fidelity model)")
     p.add_argument("--lr", type=float, default=None,
-                   help=f"Adam learning rate (default {d['lr']}; {STYLE_LR:g} with --fit style)")
+                   help=f"Adam learning rate (default {d['lr']}; {STYLE_LR:g} with --fit style; "
+                        f"{QUALITY_LR:g} for a style with --tier quality)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--precision", default="auto",
                    help="auto (bf16 autocast on CUDA or a CPU with native bf16, else fp32), fp32 or bf16")
@@ -209,6 +211,7 @@ def _check_not_builtin(name: str) -> None:
 
 
 def _config(args, mode: str):
+    from .config import QUALITY_LR
     from .nets import FAST_DEFAULT
     from .train import TrainConfig
     from .trunk_fit import settle
@@ -236,7 +239,8 @@ def _config(args, mode: str):
         stability=args.stability if mode == "style" else 0.0,
         edge=(args.edge if args.edge is not None else TrainConfig.edge) if mode == "style" else 0.0,
         loss=args.loss, degrade=args.degrade, precision=args.precision, compile=args.compile,
-        lr=args.lr if args.lr is not None else TrainConfig.lr, seed=args.seed, device=args.device, init=init,
+        lr=args.lr if args.lr is not None else QUALITY_LR if (mode, args.tier) == ("style", "quality") else TrainConfig.lr,
+        seed=args.seed, device=args.device, init=init,
         vgg_weights=str(Path(args.vgg_weights).resolve()) if args.vgg_weights else "",
         checkpoint_every=args.checkpoint_every, preview_every=args.preview_every, title=args.title,
         credit=args.credit)
@@ -297,6 +301,10 @@ def _train(args, mode: str, handler: _StopAfterStep) -> int:
     to = Delivery.for_run(args, run_dir)
     if to.installs(trainer.cfg.mode) and not args.force and args.resume:
         _check_not_builtin(trainer.cfg.name)
+    fast = user_dir() / f"{trainer.cfg.name}.onnx"
+    if to.installs(trainer.cfg.mode) and trainer.cfg.tier == "quality" and not fast.is_file():
+        raise UsageError(f"a quality tier installs beside the style's fast model, and {fast} is not there: "
+                         f"train the fast tier first, or write the file with --out DIR/{trainer.cfg.name}.quality.onnx")
     handler.trainer = trainer
     cfg = trainer.cfg
     log(f"run folder: {run_dir}  (checkpoint.pt, preview_*.png, loss.csv, loss.png)")
@@ -316,11 +324,12 @@ def _train(args, mode: str, handler: _StopAfterStep) -> int:
     if cfg.styles:
         return _deliver_trunk(result, to, args, log)
     ncfg = cfg.net_config()
-    onnx_path = to.out_path or run_dir / f"{cfg.name}.onnx"
+    quality = ncfg.kind == "style" and ncfg.tier == "quality"  # installed beside the fast model of its name
+    onnx_path = to.out_path or run_dir / f"{cfg.name}{'.quality' if quality else ''}.onnx"
     export_model(result.net, onnx_path, kind=ncfg.kind, name=cfg.name, scale=ncfg.scale, arch=arch_name(ncfg),
                  stride=net_stride(ncfg), train=result.metadata(), source_sha256=cfg.source_sha256 or None,
                  title=cfg.title, credit=cfg.credit)
-    _int8_variant(onnx_path, cfg.content, skip=to.no_int8, log=log)
+    _int8_variant(onnx_path, cfg.content, skip=to.no_int8 or quality, log=log)  # the quality tier runs float
     if not to.installs(cfg.mode):
         log(f"model written to {onnx_path}")
         return 0

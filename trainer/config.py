@@ -22,6 +22,11 @@ SR_LOSSES = ("feature", "pixel", "mixed")
 PRECISIONS = ("auto", "fp32", "bf16")
 
 
+# the paper's net (quality tier) on a style: at 1e-3 its style term jumps within 10 steps and the
+# net settles into flat colour fields; 3e-4 from the base network learns (RESULTS section 18)
+QUALITY_LR = 3e-4
+
+
 @dataclass
 class TrainConfig:
     """Every setting of a run; saved in its checkpoints and (as ``stylecam.train``) in the model."""

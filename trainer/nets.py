@@ -132,12 +132,17 @@ class UpConv(nn.Module):
 # ----------------------------------------------------------------------------- quality tier
 
 class StyleNet(nn.Module):
-    """The paper's style transfer network (about 1.68 M parameters), zero padding inside."""
+    """The paper's style transfer network (about 1.68 M parameters).
+
+    Reflection padding inside by default (as pytorch/examples' copy of it): with zeros the
+    net finds the frame border and paints a band there (RESULTS section 7), and it needs the
+    mirrored export margin; ``pad="zero"`` keeps the old graph for comparison."""
 
     stride = 4
 
-    def __init__(self, pad: str = "zero"):
+    def __init__(self, pad: str = "reflect"):
         super().__init__()
+        self.margin = 0 if pad == "reflect" else frame_margin("style", self.stride)  # as FastStyleNet's
         self.body = nn.Sequential(
             ConvLayer(3, 32, 9, pad=pad), ConvLayer(32, 64, 3, stride=2, pad=pad),
             ConvLayer(64, 128, 3, stride=2, pad=pad),
@@ -327,14 +332,14 @@ def net_margin(cfg: NetConfig) -> int:
     """Mirrored pixels around the frame that the net runs on (``frame_margin``)."""
     if cfg.kind == "sr":
         return 0
-    return frame_margin("style", StyleNet.stride) if cfg.tier == "quality" else FAST_PRESETS[cfg.fast].margin
+    return 0 if cfg.tier == "quality" else FAST_PRESETS[cfg.fast].margin  # both pad by reflection
 
 
 def arch_name(cfg: NetConfig) -> str:
     """Stable architecture id written to ONNX ``stylecam.arch`` (changes when the net does)."""
     if cfg.kind == "style":
         if cfg.tier == "quality":
-            return "johnson2016-style-zp"  # zero padding inside (was "johnson2016-style": reflection)
+            return "johnson2016-style-rp"  # reflection padding inside (session 4's runs: "-zp", zeros)
         s = FAST_PRESETS[cfg.fast]
         version = 3 if s.pad == "reflect" else 2 if s.skip else 1
         return (f"stylecam-fast-v{version}-w{'-'.join(map(str, s.widths))}-b{s.blocks}"

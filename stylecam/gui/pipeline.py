@@ -25,7 +25,7 @@ class QtPipeline(QObject):
     error = Signal(str)
     status = Signal(str)
     ended = Signal(str)  # the source ended (a file with loop off)
-    modelChanged = Signal(object, str)  # ModelInfo or None (Original), device ("CPU", "CPU int8", "CUDA")
+    modelChanged = Signal(object, str)  # ModelInfo or None (Original), device ("CPU", "CPU int8", "CUDA quality")
     modelFailed = Signal(object, str)  # ModelInfo, message
     blendChanged = Signal(object, str)  # the blend's second style (ModelInfo) or None, device
     blendFailed = Signal(object, str)  # ModelInfo, message
@@ -34,9 +34,11 @@ class QtPipeline(QObject):
     recordingStopped = Signal(str, int, str, int)  # path, frames, error ("" if none), frames skipped
 
     def __init__(self, source: Source | None = None, *, device: str = "auto",
-                 threads: int | None = None, retry_s: float = 3.0, precision: str = "auto", parent=None):
+                 threads: int | None = None, retry_s: float = 3.0, precision: str = "auto",
+                 tier: str = "auto", parent=None):
         super().__init__(parent)
-        self.live = Pipeline(source, device=device, threads=threads, retry_s=retry_s, precision=precision,
+        # tier auto: a style's quality tier on a GPU, the fast one on a CPU (engine.choose_tier)
+        self.live = Pipeline(source, device=device, threads=threads, retry_s=retry_s, precision=precision, tier=tier,
                              on_frame=self.frameReady.emit, on_error=self.error.emit,
                              on_status=self.status.emit, on_end=self.ended.emit,
                              on_model=self.modelChanged.emit, on_model_failed=self.modelFailed.emit,

@@ -205,3 +205,19 @@ def test_f11_fullscreen_hides_the_controls(qtbot, make_window):
     qtbot.waitUntil(lambda: w.isFullScreen() and not w.controls.isVisible(), timeout=WAIT)
     w.shortcuts["Esc"].activated.emit()
     qtbot.waitUntil(lambda: not w.isFullScreen() and w.controls.isVisible(), timeout=WAIT)
+
+
+def test_the_window_runs_a_styles_fast_tier_on_the_cpu(qtbot, make_window):
+    import json
+
+    train = lambda tier: {"stylecam.train": json.dumps({"tier": tier})}  # noqa: E731
+    write_model(user_dir() / "duo.onnx", "identity", name="duo", meta=train("fast"))
+    write_model(user_dir() / "duo.quality.onnx", "invert", name="duo", meta=train("quality"))
+    w = make_window()
+    assert w.model_names() == ["Original", "duo"]  # one style, two tiers
+    assert w.pipeline.worker.loader.tier == "auto"  # quality on a GPU, fast on a CPU
+    w.select_style("duo")
+    r = next_frame(qtbot, w, lambda r: r.model == "duo")
+    assert np.array_equal(r.image, r.original)  # the identity: the fast tier runs
+    assert w.pipeline.worker.engine.tier == "fast"
+    qtbot.waitUntil(lambda: w.device_label.text() == "Device: CPU", timeout=WAIT)

@@ -42,7 +42,7 @@ def test_arch_names_differ_and_are_stable():
              [("style", "fast", 1), ("style", "quality", 1), ("sr", "fast", 4), ("sr", "quality", 4),
               ("sr", "quality", 8)]}
     assert len(names) == 5
-    assert arch_name(NetConfig("style", "quality")) == "johnson2016-style-zp"
+    assert arch_name(NetConfig("style", "quality")) == "johnson2016-style-rp"
 
 
 def test_fast_candidates_build():

@@ -1,0 +1,51 @@
+"""The GPU round's plumbing, rehearsed on the CPU: runs packed small, unpacked into models."""
+
+import json
+import tarfile
+
+import cv2
+import onnx
+import torch
+
+from stylecam.models import check_model
+from trainer import gpu_round, gpu_unpack
+from trainer.config import QUALITY_LR
+from trainer.vgg import load_vgg
+
+
+def test_a_tiny_round_packs_runs_that_unpack_into_working_models(tmp_path, photos, painting):
+    (tmp_path / "paintings").mkdir()
+    cv2.imwrite(str(tmp_path / "paintings" / "wave.jpg"), cv2.imread(str(painting)))  # the others are missing
+    data = tmp_path / "data"
+    assert gpu_round.main(["--prepare", str(data), "--content", str(photos), "--paintings",
+                           str(tmp_path / "paintings")]) == 0
+    assert len(list((data / "content").glob("*.jpg"))) == 5 and [p.name for p in (data / "styles").iterdir()] == [
+        "wave.jpg"]
+    assert load_vgg(data / "vgg16.pt").features[0].weight.dtype == torch.float32  # fp16 on disk, float in use
+    out = tmp_path / "out"
+    assert gpu_round.main(["--data", str(data), "--out", str(out), "--tiny", "--no-trunk", "--quality", "wave",
+                           "--threads", "1"]) == 0
+    packed = out / "q_wave.tar"
+    with tarfile.open(packed) as t:
+        names = set(t.getnames())
+    assert {"checkpoint.pt", "loss.csv", "train.log"} <= names
+    runs = tmp_path / "runs_back"
+    assert gpu_unpack.main([str(out), str(runs), "--paintings", str(tmp_path / "here")]) == 0
+    ck = torch.load(runs / "q_wave" / "checkpoint.pt", weights_only=False)
+    assert "opt" not in ck and ck["step"] == 3  # the optimiser's state stays behind (16 MiB a file)
+    assert (ck["config"]["init"], ck["config"]["lr"]) == ("base", QUALITY_LR)  # from scratch at 1e-3 it went flat
+    assert ck["config"]["style"] == str(tmp_path / "here" / "wave.jpg")  # pointed at this machine's copy
+    info = check_model(runs / "q_wave" / "wave-quality.onnx")
+    assert (info.kind, info.tier, info.arch) == ("style", "quality", "johnson2016-style-rp")
+    meta = {p.key: p.value for p in onnx.load(str(info.path)).metadata_props}
+    assert json.loads(meta["stylecam.train"])["steps"] == 3
+
+
+def test_a_quality_tier_needs_its_fast_model_to_install_beside(capsys, photos, painting, isolated_catalog):
+    from trainer.cli import main
+
+    code = main([str(painting), "--name", "mine", "--tier", "quality", "--content", str(photos), "--steps", "2",
+                 "--size", "32", "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code != 0 and "a quality tier installs beside the style's fast model" in err
+    assert "--out DIR/mine.quality.onnx" in err
