@@ -124,6 +124,8 @@ def choose_tier(info: ModelInfo, tier: str, on_cuda: bool, precision: str = "aut
     """
     if tier not in TIERS:
         raise UsageError(f"unknown tier '{tier}'; use one of {', '.join(TIERS)}")
+    if info.tier == "quality" and info.quality_path is None:
+        return "quality"  # a quality-tier file given by itself: it is the only network there is
     if tier == "quality" and precision == "int8":
         raise UsageError(f"{info.name}: the quality tier runs in float only; "
                          "use precision auto or float with it, or tier fast for int8")
@@ -178,7 +180,7 @@ class Engine:
         providers = _providers(device)
         self.tier = choose_tier(self.info, tier, on_cuda=providers[0] == CUDA, precision=precision)
         if self.tier == "quality":
-            path = Path(self.info.quality_path)
+            path = Path(self.info.quality_path or self.info.path)
         else:
             path = _choose(self.info, precision, on_cpu=providers == [CPU], threads=threads or default_threads())
         opts = ort.SessionOptions()

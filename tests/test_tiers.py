@@ -152,6 +152,9 @@ def test_the_engine_runs_the_tier_it_chose(wave):
     assert _device_label(quality) == "CPU quality"
     assert np.array_equal(quality.run(frame), 255 - frame)
     assert engine.Engine(wave, device="cpu").tier == "fast"  # the default: what it always ran
+    alone = engine.Engine(str(wave.quality_path), device="cpu")  # a quality file by itself is what runs
+    assert (alone.tier, alone.path, _device_label(alone)) == ("quality", wave.quality_path, "CPU quality")
+    assert np.array_equal(alone.run(frame), 255 - frame)
 
 
 def test_the_live_worker_says_when_the_quality_tier_runs(wave):
