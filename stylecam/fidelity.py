@@ -98,9 +98,10 @@ def _session(path: Path, threads: int) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
-def compare(fsess, qsess, scale: int = 1) -> tuple[float, float]:
-    """(mean, worst) dB of the int8 session's pictures against the float one's on ``check_frames()``."""
-    frames = check_frames()
+def compare(fsess, qsess, scale: int = 1, frames: list[np.ndarray] | None = None) -> tuple[float, float]:
+    """(mean, worst) dB of the int8 session's pictures against the float one's on ``frames``
+    (default ``check_frames()``)."""
+    frames = check_frames() if frames is None else frames
     if scale > 1:  # super-resolution enlarges its input: half-size crops keep the check short
         frames = [np.ascontiguousarray(f[::2, ::2]) for f in frames]
     scores = [psnr(qsess.run(["image"], {"frame": f})[0], fsess.run(["image"], {"frame": f})[0])
@@ -115,8 +116,9 @@ def passes(mean: float, worst: float) -> bool:
 
 def measure(info: ModelInfo, threads: int = 2) -> Verdict:
     """Run the float model and its int8 variant on ``check_frames()`` here and compare."""
-    mean, worst = compare(_session(info.path, threads), _session(Path(info.int8_path), threads), info.scale)
-    return Verdict(passes(mean, worst), round(mean, 2), round(worst, 2), len(check_frames()), cpu_isa())
+    frames = check_frames()
+    mean, worst = compare(_session(info.path, threads), _session(Path(info.int8_path), threads), info.scale, frames)
+    return Verdict(passes(mean, worst), round(mean, 2), round(worst, 2), len(frames), cpu_isa())
 
 
 _lock = threading.Lock()

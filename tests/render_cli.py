@@ -2,7 +2,12 @@
 
 import re
 
+import av
+import numpy as np
+
 from stylecam import render
+
+TOL = 12  # mean |difference| allowed after H.264 (as tests/test_render.py)
 
 
 def run(capsys, *argv):
@@ -19,3 +24,13 @@ def one_line(err):
 
 def last_line(err):
     return re.split(r"[\r\n]+", err.strip())[-1]
+
+
+def decode(path):
+    """Every frame of a video file's first stream, RGB uint8."""
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(c.streams.video[0])]
+
+
+def mean_abs(a, b):
+    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())

@@ -11,22 +11,11 @@ import pytest
 
 from stylecam.blend import mix
 from stylecam.testing import make_clip, test_frame, write_model
-from render_cli import run, one_line
-
-TOL = 12  # mean |difference| allowed after H.264 (as tests/test_render.py)
+from render_cli import TOL, decode, mean_abs, one_line, run
 
 
 def listing(folder):
     return sorted(p for p in os.listdir(folder) if p != "ort_cache")
-
-
-def decode(path):
-    with av.open(str(path)) as c:
-        return [f.to_ndarray(format="rgb24") for f in c.decode(c.streams.video[0])]
-
-
-def mean_abs(a, b):
-    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
 
 
 @pytest.fixture
