@@ -7,6 +7,7 @@
     python benchmarks/peer_sheet.py --styles udnie,starry_night --models runs/lab/udnie_v3.onnx,runs/lab/sn_v3.onnx
     python benchmarks/peer_sheet.py --models udnie=/tmp/a.onnx,starry_night=/tmp/b.onnx
     python benchmarks/peer_sheet.py --models runs/v3/            # DIR/<style>.onnx where present
+    python benchmarks/peer_sheet.py --styles udnie --compare udnie=runs/q/udnie.quality.onnx  # two of ours
 
 Photos (never the training photos of ../shared/data/content): ``../shared/data/reference/amber.jpg``
 first, then Set14 photos from ``../shared/data/sr/Set14`` (colour photographs only: not the
@@ -193,8 +194,10 @@ def read_rgb(path: Path) -> np.ndarray:
 class Pictures:
     """The photos, paintings, our and the peer's pictures, each made once."""
 
-    def __init__(self, models: dict[str, str], short: int, data: Path = DATA, threads: int = 2):
+    def __init__(self, models: dict[str, str], short: int, data: Path = DATA, threads: int = 2,
+                 extra: dict[str, str] | None = None):
         self.models, self.short, self.data, self.threads = models, short, data, threads
+        self.extra = extra or {}  # style -> a second model of ours, shown beside the first
         self._engines: dict[str, object] = {}
         self._cache: dict[tuple, np.ndarray] = {}
         self.timings: dict[str, list[float]] = {"ours": [], "peer": []}
@@ -215,12 +218,12 @@ class Pictures:
             self._cache[key] = read_rgb(self.data / "styles" / f"{style}.jpg")
         return self._cache[key]
 
-    def ours(self, path: Path, style: str) -> np.ndarray:
-        key = ("ours", str(path), style)
+    def ours(self, path: Path, style: str, model: str | None = None) -> np.ndarray:
+        model = model or self.models.get(style, style)
+        key = ("ours", str(path), model)
         if key not in self._cache:
             from stylecam.engine import Engine
 
-            model = self.models.get(style, style)
             if model not in self._engines:
                 self._engines[model] = Engine(model, device="cpu", precision="float", threads=self.threads)
             t = time.perf_counter()
@@ -252,6 +255,8 @@ class Pictures:
         photo = self.photo(path)
         tiles = [(photo, f"photo {path.stem}"), (self.painting(style), f"painting {style}"),
                  (self.ours(path, style), model_label(self.models.get(style, style)))]
+        if style in self.extra:
+            tiles.append((self.ours(path, style, self.extra[style]), model_label(self.extra[style])))
         peer = self.peer_picture(path, style)
         if peer is None:
             width = round(photo.shape[1] * height / photo.shape[0])
@@ -287,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", default="",
                     help="our models: a directory (DIR/<style>.onnx), style=path pairs, or a list "
                          "aligned with --styles (default: the catalog's names)")
+    ap.add_argument("--compare", default="",
+                    help="style=path pairs: a second model of ours per style, its tile right of the first")
     ap.add_argument("--photos", type=int, default=3, help="amber.jpg and Set14 photos: the first N")
     ap.add_argument("--short", type=int, default=360, help="the photos' short side, px (ours runs at it)")
     ap.add_argument("--row", type=int, default=220, help="row height on the sheet, px")
@@ -300,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     styles = [s.strip() for s in args.styles.split(",") if s.strip()]
     try:
         models = parse_models(args.models, styles)
+        extra = {k: v for k, v in parse_models(args.compare, styles).items() if v != k} if args.compare else {}
     except ValueError as exc:
         print(f"peer_sheet: {exc}", file=sys.stderr)
         return 2
@@ -311,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"peer_sheet: missing {', '.join(missing) or 'photos (--photos must be >= 1)'}", file=sys.stderr)
         return 2
 
-    pics = Pictures(models, args.short, threads=args.threads)
+    pics = Pictures(models, args.short, threads=args.threads, extra=extra)
     if pics.peer_paths is None:
         print(f"peer_sheet: the peer is unavailable ({pics.peer_why}); its tiles say so", file=sys.stderr)
     rows = []

@@ -42,12 +42,20 @@ TRUNK = ("udnie", "wave", "starry_night", "scream", "composition_vii", "grande_j
          "monet_water_lilies", "mosaic_ducks", "shipwreck")  # the shipped trunk's order
 CLI = "import sys; from trainer.cli import main; sys.exit(main())"
 RECIPE = ["--style-size", "768", "--layer-weights", "3.05,0.76,0.19,0.048", "--edge", "500"]
+# The quality tier's recipes. "pytorch-examples" is the recipe behind their published udnie
+# (RESULTS section 19): the painting at 512 px, 5x our style weight (their 5e10 against content
+# 1e5 in our normalisation), no total-variation term; our layer weights and edge term kept.
+QUALITY_RECIPES = {
+    "trunk": RECIPE,
+    "pytorch-examples": ["--style-size", "512", "--style-weight", "40", "--tv-weight", "0",
+                         "--layer-weights", "3.05,0.76,0.19,0.048", "--edge", "500"],
+}
 
 
 def jobs(data: Path, runs: Path, a) -> dict[str, list[str]]:
     """Each job's stylecam-train arguments."""
     common = ["--content", str(data / "content"), "--vgg-weights", str(data / "vgg16.pt"), "--quiet",
-              "--no-int8", "--threads", str(a.threads), *RECIPE]
+              "--no-int8", "--threads", str(a.threads)]
     if a.tiny:
         common += ["--steps", "3", "--device", "cpu", "--checkpoint-every", "2"]
         size_q, size_t, batch_t = ["--size", "64"], ["--size", "64"], ["--batch", "2"]
@@ -57,11 +65,12 @@ def jobs(data: Path, runs: Path, a) -> dict[str, list[str]]:
     out = {}
     for s in filter(None, a.quality.split(",")):
         out[f"q_{s}"] = [str(data / "styles" / f"{s}.jpg"), "--name", f"{s}-quality", "--tier", "quality",
-                         "--init", "base", "--batch", "4", *size_q]  # at QUALITY_LR: from scratch at 1e-3 it went flat
+                         "--init", "base", "--batch", "4", *size_q,  # at QUALITY_LR: from scratch at 1e-3 it went flat
+                         *QUALITY_RECIPES[a.recipe]]
     if not a.no_trunk:
         paintings = [str(data / "styles" / f"{s}.jpg") for s in TRUNK]
         out["trunk"] = [paintings[0], "--with", *paintings[1:], "--name", "trunk-gpu", "--fast", "v3-ns",
-                        "--init", str(data / "trunk.pt"), "--lr", str(a.trunk_lr), *batch_t, *size_t]
+                        "--init", str(data / "trunk.pt"), "--lr", str(a.trunk_lr), *batch_t, *size_t, *RECIPE]
     for name, args in out.items():
         dest = runs / name / ("styles" if name == "trunk" else f"{name}.onnx")
         if name == "trunk":
@@ -135,6 +144,8 @@ def main(argv=None) -> int:
     p.add_argument("--trunk-lr", type=float, default=4e-4)
     p.add_argument("--threads", type=int, default=2, help="CPU threads per run")
     p.add_argument("--quality", default=",".join(QUALITY), help="paintings for the quality tier (comma list)")
+    p.add_argument("--recipe", choices=sorted(QUALITY_RECIPES), default="pytorch-examples",
+                   help="the quality tier's loss recipe (default pytorch-examples: RESULTS section 19)")
     p.add_argument("--no-trunk", action="store_true")
     p.add_argument("--tiny", action="store_true", help="3 steps at 64 px on the CPU: checks the plumbing")
     a = p.parse_args(argv)

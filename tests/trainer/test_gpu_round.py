@@ -34,6 +34,8 @@ def test_a_tiny_round_packs_runs_that_unpack_into_working_models(tmp_path, photo
     ck = torch.load(runs / "q_wave" / "checkpoint.pt", weights_only=False)
     assert "opt" not in ck and ck["step"] == 3  # the optimiser's state stays behind (16 MiB a file)
     assert (ck["config"]["init"], ck["config"]["lr"]) == ("base", QUALITY_LR)  # from scratch at 1e-3 it went flat
+    recipe = {k: ck["config"][k] for k in ("style_size", "style_weight", "tv_weight")}
+    assert recipe == {"style_size": 512, "style_weight": 40.0, "tv_weight": 0.0}  # --recipe pytorch-examples
     assert ck["config"]["style"] == str(tmp_path / "here" / "wave.jpg")  # pointed at this machine's copy
     info = check_model(runs / "q_wave" / "wave-quality.onnx")
     assert (info.kind, info.tier, info.arch) == ("style", "quality", "johnson2016-style-rp")
