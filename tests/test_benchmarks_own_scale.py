@@ -12,19 +12,7 @@ torch = pytest.importorskip("torch")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 import own_scale  # noqa: E402
-
-
-class TinyFeatures(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.a = torch.nn.Conv2d(3, 4, 3, padding=1)
-        self.b = torch.nn.Conv2d(4, 4, 3, padding=1, stride=2)
-
-    def forward(self, x, layers):
-        f1 = torch.relu(self.a(x))
-        f2 = torch.relu(self.b(f1))
-        return {k: v for k, v in (("relu1_2", f1), ("relu2_2", f2)) if k in layers}
+from tiny_features import TinyFeatures  # noqa: E402
 
 
 def stripes(h, w, period=6):

@@ -164,20 +164,7 @@ def test_style_image_is_found_by_name_and_checked_by_hash(tmp_path):
 
 def test_gatys_results_are_cached_and_extended(tmp_path):
     torch = pytest.importorskip("torch")
-
-    class TinyFeatures(torch.nn.Module):
-        """A small real conv net standing in for VGG's layers (VGG is too slow for this test)."""
-
-        def __init__(self):
-            super().__init__()
-            torch.manual_seed(0)
-            self.a = torch.nn.Conv2d(3, 4, 3, padding=1)
-            self.b = torch.nn.Conv2d(4, 4, 3, padding=1, stride=2)
-
-        def forward(self, x, layers):
-            f1 = torch.relu(self.a(x))
-            f2 = torch.relu(self.b(f1))
-            return {k: v for k, v in (("relu1_2", f1), ("relu2_2", f2)) if k in layers}
+    from tiny_features import TinyFeatures  # VGG is too slow for this test
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # two threads spin-wait on each other on the busy 2-core machine

@@ -41,14 +41,14 @@ QUALITY = ("wave", "udnie", "starry_night", "scream")
 TRUNK = ("udnie", "wave", "starry_night", "scream", "composition_vii", "grande_jatte", "klimt_kiss",
          "monet_water_lilies", "mosaic_ducks", "shipwreck")  # the shipped trunk's order
 CLI = "import sys; from trainer.cli import main; sys.exit(main())"
-RECIPE = ["--style-size", "768", "--layer-weights", "3.05,0.76,0.19,0.048", "--edge", "500"]
+LAYERS_AND_EDGE = ["--layer-weights", "3.05,0.76,0.19,0.048", "--edge", "500"]
+RECIPE = ["--style-size", "768", *LAYERS_AND_EDGE]
 # The quality tier's recipes. "pytorch-examples" is the recipe behind their published udnie
 # (RESULTS section 19): the painting at 512 px, 5x our style weight (their 5e10 against content
 # 1e5 in our normalisation), no total-variation term; our layer weights and edge term kept.
 QUALITY_RECIPES = {
     "trunk": RECIPE,
-    "pytorch-examples": ["--style-size", "512", "--style-weight", "40", "--tv-weight", "0",
-                         "--layer-weights", "3.05,0.76,0.19,0.048", "--edge", "500"],
+    "pytorch-examples": ["--style-size", "512", "--style-weight", "40", "--tv-weight", "0", *LAYERS_AND_EDGE],
 }
 
 
