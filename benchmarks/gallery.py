@@ -5,7 +5,8 @@
     python benchmarks/gallery.py --models a.onnx,b.onnx --gallery /tmp/g.png --no-strip
 
 Gallery: the photo (``stylecam/assets/demo.jpg``, NASA's public-domain astronaut) and each style model
-of the catalog's built-in folder (or ``--models``) run on it at ``--run-side`` px, in a grid
+of the catalog's built-in folder (or ``--models``) run on it at ``--run-side`` px (a style with a
+quality tier twice: fast, then the paper's net, unless ``--no-tiers``), in a grid
 with the model's title and credit under each tile. Strip: ``--frames`` consecutive frames of
 ``../shared/data/video/butterfly.mp4`` from ``--start``, the original row over the stylized
 row (and with ``--stabilised`` a row through ``Processor(Settings(stabilize=0.6))``, whose
@@ -191,16 +192,19 @@ def with_painting(tile: np.ndarray, model: ModelInfo, side: int | None = None) -
 
 
 def gallery(photo: np.ndarray, models: list[ModelInfo], tile: int, run_side: int | None,
-            photo_credit: str, columns: int | None = None) -> np.ndarray:
-    """The photo then each style on it, ``tile`` px wide, labelled, in a grid."""
+            photo_credit: str, columns: int | None = None, tiers: bool = True) -> np.ndarray:
+    """The photo then each style on it, ``tile`` px wide, labelled, in a grid; with ``tiers``,
+    a style's quality tier (the paper's net) next to it, labelled "(quality)"."""
     h, w = photo.shape[:2]
     th = round(tile * h / w)
     band = max(34, tile // 7)
     src = frames.resize(photo, *frames.fit_max_side(h, w, run_side)) if run_side else photo
     tiles = [labelled(frames.resize(photo, th, tile), "Photo", photo_credit, band)]
     for m in models:
-        out = frames.resize(Engine(m, device="cpu").run(src), th, tile)
-        tiles.append(labelled(with_painting(out, m), m.label, m.credit, band))
+        for tier in ("fast", "quality") if tiers and m.quality_path else ("fast",):
+            out = frames.resize(Engine(m, device="cpu", tier=tier).run(src), th, tile)
+            title = f"{m.label} (quality)" if tier == "quality" else m.label
+            tiles.append(labelled(with_painting(out, m), title, m.credit, band))
     if not columns:  # fewest empty slots, then closest to 4 across
         n = len(tiles)
         columns = n if n <= 4 else min((3, 4, 5), key=lambda c: (-n % c, abs(c - 4)))
@@ -270,6 +274,7 @@ def main(argv=None) -> int:
     p.add_argument("--tile", type=int, default=256, help="tile width in the gallery")
     p.add_argument("--run-side", type=int, default=512, help="longest side the models run at")
     p.add_argument("--columns", type=int)
+    p.add_argument("--no-tiers", action="store_true", help="leave out the styles' quality tiers")
     p.add_argument("--strip", type=Path, default=ROOT / "assets" / "strip.png")
     p.add_argument("--no-strip", action="store_true")
     p.add_argument("--no-gallery", action="store_true")
@@ -292,8 +297,10 @@ def main(argv=None) -> int:
                 print(f"gallery: skipped: no photo at {args.photo}", file=sys.stderr)
             else:
                 img = gallery(read_rgb(args.photo), models, args.tile, args.run_side, args.photo_credit,
-                              args.columns)
-                print(f"gallery: {len(models)} styles -> {write_small_png(args.gallery, img, args.max_kb)}")
+                              args.columns, tiers=not args.no_tiers)
+                tiers = 0 if args.no_tiers else sum(m.quality_path is not None for m in models)
+                print(f"gallery: {len(models)} styles, {tiers} quality tiers -> "
+                      f"{write_small_png(args.gallery, img, args.max_kb)}")
         if not args.no_strip:
             if not args.video.is_file():
                 print(f"strip: skipped: no video at {args.video}", file=sys.stderr)

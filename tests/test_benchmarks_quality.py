@@ -229,6 +229,19 @@ def test_gallery_tiles_and_labels(tmp_path):
     assert (img[66:66 + band, 92:172] != gallery.BG).any()  # its title was drawn
 
 
+def test_gallery_shows_a_quality_tier_beside_its_fast_tier(tmp_path):
+    photo = test_frame(120, 160)
+    write_model(tmp_path / "two.onnx", name="two")
+    write_model(tmp_path / "two.quality.onnx", op="invert", name="two",
+                meta={"stylecam.train": json.dumps({"tier": "quality"})})
+    two = Catalog().resolve(tmp_path / "two.onnx")
+    assert two.quality_path is not None
+    img = gallery.gallery(photo, [two], tile=80, run_side=None, photo_credit="test")
+    fast, quality = img[6:66, 92:172].astype(int), img[6:66, 178:258].astype(int)
+    assert np.abs(quality - (255 - fast)).max() <= 1  # the identity, then its inverting quality tier
+    assert gallery.gallery(photo, [two], tile=80, run_side=None, photo_credit="test", tiers=False).shape[1] == 2 * 80 + 3 * 6
+
+
 def test_fit_text_shortens_long_titles():
     text, scale = gallery.fit_text("A Sunday Afternoon on the Island of La Grande Jatte", 120, 0.5)
     assert text.endswith("...") and cv2.getTextSize(text, gallery.FONT, scale, 1)[0][0] <= 120

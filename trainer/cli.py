@@ -87,6 +87,10 @@ def build_parser() -> ArgumentParser:
                    help="style: weight of the edge term, |f(crop of x) - crop of f(x)|² along the crop's border, "
                         f"so the net paints no band along the frame's edges (default {d['edge']:g}; "
                         "may be changed on --resume)")
+    p.add_argument("--teacher", default="",
+                   help="style: distil a stronger style model (e.g. NAME.quality.onnx): its picture of each crop "
+                        "is a target beside the perceptual loss")
+    p.add_argument("--teacher-weight", type=float, default=2.0, help="weight of the --teacher term (default 2)")
     p.add_argument("--pixel-weight", type=float, default=None, help="pixel loss weight for --base and --sr (default 10)")
     p.add_argument("--loss", default="feature", help="super-resolution loss: feature, pixel or mixed (default feature)")
     p.add_argument("--degrade", default="paper",
@@ -238,6 +242,8 @@ def _config(args, mode: str):
         style_weight=args.style_weight if mode == "style" else 0.0, tv_weight=tv, pixel_weight=pixel,
         stability=args.stability if mode == "style" else 0.0,
         edge=(args.edge if args.edge is not None else TrainConfig.edge) if mode == "style" else 0.0,
+        teacher=str(Path(args.teacher).resolve()) if args.teacher else "",
+        teacher_weight=args.teacher_weight if args.teacher else 0.0,
         loss=args.loss, degrade=args.degrade, precision=args.precision, compile=args.compile,
         lr=args.lr if args.lr is not None else QUALITY_LR if (mode, args.tier) == ("style", "quality") else TrainConfig.lr,
         seed=args.seed, device=args.device, init=init,

@@ -58,6 +58,8 @@ class TrainConfig:
     # edges (the trunk's starry_night: own band 1.29x / 11.2 grey levels -> 1.06x / 1.7; RESULTS 16)
     edge: float = 500.0
     margins: bool = True  # style: train on the mirrored margins the exported model runs with
+    teacher: str = ""  # style: a stronger style model whose picture of each crop is a target (trainer.teacher)
+    teacher_weight: float = 0.0  # style: weight of the teacher term (VGG relu1_2 + relu2_2 against its picture)
     loss: str = "feature"  # sr: feature | pixel | mixed
     degrade: str = "paper"  # sr: paper (blur + bicubic) | bicubic (the Set5/Set14 protocol)
     content_layer: str = "relu2_2"
@@ -111,6 +113,10 @@ class TrainConfig:
             raise UsageError(f"--stability must be at least 0, not {self.stability:g}")
         if self.edge < 0:
             raise UsageError(f"--edge must be at least 0, not {self.edge:g}")
+        if self.teacher_weight < 0:
+            raise UsageError(f"--teacher-weight must be at least 0, not {self.teacher_weight:g}")
+        if self.teacher and (self.mode != "style" or self.styles):
+            raise UsageError("--teacher distils one style: not with --sr, --base, --with or --fit style")
         if self.size < D.MIN_SIZE:
             raise UsageError(f"--size {self.size} is too small; use at least {D.MIN_SIZE}")
         if self.style_size and self.style_size < D.MIN_SIZE:
@@ -158,6 +164,7 @@ class TrainResult:
         cfg["style"] = Path(cfg["style"]).name if cfg["style"] else ""
         cfg["styles"] = [Path(p).name for p in cfg["styles"]]
         cfg["content"] = Path(cfg["content"]).name if cfg["content"] else ""
+        cfg["teacher"] = Path(cfg["teacher"]).name if cfg["teacher"] else ""
         cfg["style_layers"] = list(cfg["style_layers"])
         cfg["layer_weights"] = list(cfg["layer_weights"])
         cfg["steps"] = self.step

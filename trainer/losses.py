@@ -90,14 +90,17 @@ def style_targets(vgg, style: Tensor, cfg: LossConfig) -> dict[str, Tensor]:
 
 
 def objective(vgg, y_hat: Tensor, content: Tensor, target_grams: dict[str, Tensor],
-              cfg: LossConfig, content_feats: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+              cfg: LossConfig, content_feats: Tensor | None = None,
+              feats: dict[str, Tensor] | None = None) -> tuple[Tensor, dict[str, Tensor]]:
     """The paper's weighted sum for output ``y_hat`` given content image ``content``.
 
     Returns (total, parts) where parts holds the weighted "content", "style" and "tv"
     terms. ``content_feats`` (content image's features at ``cfg.content_layer``) may be
-    passed precomputed, e.g. by the Gatys optimiser or a loop that caches them.
+    passed precomputed, e.g. by the Gatys optimiser or a loop that caches them; ``feats``
+    (``y_hat``'s features at ``cfg.layers()``) too, by a loop that uses them for more terms.
     """
-    feats = vgg(y_hat, cfg.layers())
+    if feats is None:
+        feats = vgg(y_hat, cfg.layers())
     if content_feats is None:
         with torch.no_grad():
             content_feats = vgg(content, (cfg.content_layer,))[cfg.content_layer]

@@ -42,6 +42,7 @@ from .logs import Board, _write_png, loss_plot, preview_grid, write_csv  # noqa:
 from .losses import feature_loss, objective, style_targets, tv_loss
 from .nets import arch_name, build_net, net_margin, net_stride, pad_to_multiple
 from .schedule import MinutesFit, cosine_lr
+from .teacher import TEACHER_LAYERS, Teacher, teacher_loss
 from .vgg import load_vgg
 
 JUMP = 2.0  # a checkpoint window whose mean loss is this many times the best window's is a collapse
@@ -142,6 +143,8 @@ class Trainer:
                                                 for s in self.trunk_paintings[1:]]
                     self.trunk_grams = {l: torch.cat([g[l] for g in per_style]) for l in self.grams}
         self.preview_in = self.content.fixed(4).to(self.device)
+        # --teacher: a stronger model's picture of each crop, a target beside the objective
+        self.teacher = Teacher(cfg.teacher, torch.get_num_threads()) if cfg.teacher and cfg.teacher_weight else None
 
     # -- one step
     def lr_at(self, step: int) -> float:
@@ -164,7 +167,15 @@ class Trainer:
     def loss(self, y: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict]:
         c = self.cfg
         if c.mode == "style":
-            return objective(self.loss_vgg, y, target, self.step_grams if c.styles else self.grams, self.lcfg)
+            grams = self.step_grams if c.styles else self.grams
+            if self.teacher is None:
+                return objective(self.loss_vgg, y, target, grams, self.lcfg)
+            feats = self.loss_vgg(y, tuple(dict.fromkeys(self.lcfg.layers() + TEACHER_LAYERS)))
+            total, parts = objective(self.loss_vgg, y, target, grams, self.lcfg, feats=feats)
+            with torch.no_grad():
+                want = self.loss_vgg(self.step_teacher, TEACHER_LAYERS)
+            parts["teacher"] = c.teacher_weight * teacher_loss(feats, want)
+            return total + parts["teacher"], parts
         parts = {}
         if c.mode == "base" or c.loss in ("feature", "mixed"):
             feats = self.loss_vgg(y, (c.content_layer,))[c.content_layer]
@@ -203,6 +214,8 @@ class Trainer:
         for g in self.opt.param_groups:
             g["lr"] = self.lr_at(step)
         x, target = self.inputs(step)
+        if self.teacher is not None:
+            self.step_teacher = self.teacher(x)
         if self.cfg.styles:  # a shared trunk: each picture of the batch gets a style drawn from (seed, step)
             g = torch.Generator().manual_seed(self.cfg.seed * 7_919 + step)
             which = torch.randint(len(self.cfg.styles), (x.shape[0],), generator=g)
