@@ -13,11 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from stylecam.errors import StylecamError, UsageError
+
+from .data import to_tensor, to_uint8
+from .losses import feature_loss
 
 TEACHER_LAYERS = ("relu1_2", "relu2_2")
 
@@ -36,15 +37,12 @@ class Teacher:
             raise UsageError(f"--teacher {path}: {exc}") from None
         if info.kind != "style":
             raise UsageError(f"--teacher {path}: a {info.kind} model; the teacher must be a style")
-        self.path = path
         self.engine = Engine(info, device="cpu", threads=threads, precision="float", cache=False)
 
     def __call__(self, x: Tensor) -> Tensor:
-        frames = (x.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-        out = np.stack([self.engine.run(np.ascontiguousarray(f)) for f in frames])
-        return torch.from_numpy(out).permute(0, 3, 1, 2).float().div(255).to(x.device)
+        return to_tensor(np.stack([self.engine.run(np.ascontiguousarray(f)) for f in to_uint8(x)])).to(x.device)
 
 
 def teacher_loss(feats: dict[str, Tensor], teacher_feats: dict[str, Tensor]) -> Tensor:
     """Mean squared difference of the net's and the teacher's VGG features, summed over layers."""
-    return sum(F.mse_loss(feats[l].float(), teacher_feats[l].float()) for l in teacher_feats)
+    return sum(feature_loss(feats[l].float(), teacher_feats[l].float()) for l in teacher_feats)
