@@ -181,11 +181,14 @@ def _model_state(proto) -> dict:
     """The net's state dict from a model file: each Conv's and InstanceNormalization's weight
     and bias, named by the node's scope (``/net/body/body.3/a/conv/Conv`` -> ``body.3.a.conv``);
     read through the nodes because the exporter stores equal tensors (an untrained norm's
-    ones and zeros) only once, the others as ``Identity`` nodes of it."""
+    ones and zeros) only once, the others as ``Identity`` nodes of it, and a half-size file
+    (``trainer.half``) casts its float16 weights."""
     from onnx import numpy_helper
 
     arrays = {i.name: i for i in proto.graph.initializer}
-    alias = {n.output[0]: n.input[0] for n in proto.graph.node if n.op_type == "Identity" and n.input[0] in arrays}
+    # an Identity of a shared tensor, or the Cast of a half-size file's float16 weight (trainer.half)
+    alias = {n.output[0]: n.input[0] for n in proto.graph.node
+             if n.op_type in ("Identity", "Cast") and n.input[0] in arrays}
     state = {}
     for node in proto.graph.node:
         if node.op_type not in ("Conv", "InstanceNormalization") or not node.name.startswith("/net/"):
@@ -199,7 +202,8 @@ def _model_state(proto) -> dict:
         for key, name in zip(("weight", "bias"), node.input[1:3]):
             name = alias.get(name, name)
             if name in arrays:
-                state[".".join(scope + [key])] = torch.from_numpy(numpy_helper.to_array(arrays[name]).copy())
+                value = numpy_helper.to_array(arrays[name]).astype("float32")
+                state[".".join(scope + [key])] = torch.from_numpy(value)
     return state
 
 

@@ -52,7 +52,7 @@ def export_run(run: Path, paintings: Path | None, log=print) -> list[Path]:
     path = run / f"{cfg.name}.onnx"
     export_model(net, path, kind=ncfg.kind, name=cfg.name, scale=ncfg.scale, arch=arch_name(ncfg),
                  stride=net_stride(ncfg), train=result.metadata(), source_sha256=cfg.source_sha256 or None,
-                 title=cfg.title, credit=cfg.credit)
+                 title=cfg.title, credit=cfg.credit, half=ncfg.tier == "quality")
     return [path]
 
 

@@ -33,14 +33,17 @@ def test_the_net_learns_the_teachers_picture(photos, painting, tmp_path):
     def distance_after(**kw):
         tr = Trainer(config(photos, painting, **kw), tmp_path / f"run{len(kw)}", quiet=True)
         x, _ = tr.inputs(0)
-        tr.run()
+        result = tr.run()
         with torch.no_grad():
-            return (tr.forward(x) - (1 - x)).pow(2).mean().item(), tr
+            return (tr.forward(x) - (1 - x)).pow(2).mean().item(), tr, result.metadata()
 
-    taught, tr = distance_after(teacher=str(teacher), teacher_weight=10.0)
-    alone, _ = distance_after()
+    taught, tr, meta = distance_after(teacher=str(teacher), teacher_weight=10.0)
+    alone, _, plain = distance_after()
     assert taught < 0.75 * alone, (taught, alone)
     assert tr.history[-1]["teacher"] < 0.5 * tr.history[0]["teacher"]
+    # the exported stylecam.train record names the teacher (its file name, not the path)
+    assert (meta["teacher"], meta["teacher_weight"]) == ("invert.onnx", 10.0)
+    assert (plain["teacher"], plain["teacher_weight"]) == ("", 0.0)
 
 
 def test_the_teacher_is_recorded_and_bad_teachers_are_one_line_errors(photos, painting, tmp_path, capsys):

@@ -1,0 +1,99 @@
+"""Half-size model files: a net's large weights stored as float16, computed in float32.
+
+The quality tier (the paper's network, 1.7 M weights) is 6.8 MB in float32. Storing each
+large float initializer as float16 behind a ``Cast`` node halves the file; onnxruntime
+folds the casts when it loads the model, so the net still runs in float32 at the same
+speed, and the picture moves by far less than a grey level (``export_model`` checks it
+against torch as for any export). ``trainer.checkpoint._model_state`` reads the weights
+back through the casts, so ``--init MODEL.onnx`` works on a half-size file too.
+
+    python -m trainer.half stylecam/assets/wave.quality.onnx     # rewrites it in place
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+MIN_ELEMENTS = 1024  # smaller tensors (biases, norms' scales) stay float32: they cost nothing
+SUFFIX = "__f16"
+
+
+def is_half(model: onnx.ModelProto) -> bool:
+    return any(i.name.endswith(SUFFIX) for i in model.graph.initializer)
+
+
+def half_weights(model: onnx.ModelProto, min_elements: int = MIN_ELEMENTS) -> onnx.ModelProto:
+    """A copy of ``model`` whose float32 initializers of at least ``min_elements`` values are
+    stored as float16, each cast back to float32 under its old name by a node at the front
+    of the graph. A model already converted comes back unchanged."""
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    if is_half(out):
+        return out
+    graph = out.graph
+    casts = []
+    for init in graph.initializer:
+        if init.data_type != TensorProto.FLOAT or int(np.prod(init.dims)) < min_elements:
+            continue
+        array = numpy_helper.to_array(init)
+        name = init.name
+        init.CopyFrom(numpy_helper.from_array(array.astype(np.float16), name + SUFFIX))
+        casts.append(helper.make_node("Cast", [name + SUFFIX], [name], to=TensorProto.FLOAT,
+                                      name=f"/half/{name}"))
+    nodes = casts + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return out
+
+
+def half_file(path: str | Path, out: str | Path | None = None) -> tuple[int, int]:
+    """Rewrite a model file half-size (in place unless ``out``); returns (bytes before, after).
+    The largest change of the picture is checked on a test image: at most 1 grey level on
+    99.9% of pixels, as for any export."""
+    from .export import PARITY_SHARE, PARITY_TOLERANCE, _default_parity
+    from stylecam.models import check_model
+    import onnxruntime as ort
+
+    path = Path(path)
+    out = Path(out) if out else path
+    model = onnx.load(str(path))
+    half = half_weights(model)
+    kind = {p.key: p.value for p in model.metadata_props}.get("stylecam.kind", "style")
+    image = _default_parity(kind, int({p.key: p.value for p in model.metadata_props}.get("stylecam.scale", "1")))
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    run = lambda m: ort.InferenceSession(m.SerializeToString(), opts, providers=["CPUExecutionProvider"]).run(None, {"frame": image})[0]  # noqa: E731
+    diff = np.abs(run(model).astype(np.int16) - run(half).astype(np.int16))
+    share = float(np.mean(diff <= PARITY_TOLERANCE))
+    if share < PARITY_SHARE:
+        raise SystemExit(f"{path}: float16 weights move the picture too far ({share:.2%} of pixels within "
+                         f"{PARITY_TOLERANCE} grey level)")
+    tmp = out.with_name(f".{out.name}.part")
+    onnx.save(half, str(tmp))
+    check_model(tmp)
+    os.replace(tmp, out)
+    return path.stat().st_size if out != path else model.ByteSize(), out.stat().st_size
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m trainer.half", description=__doc__.split("\n\n")[0])
+    ap.add_argument("model", nargs="+", help="stylecam model files to rewrite in place")
+    args = ap.parse_args(argv)
+    for p in args.model:
+        if not Path(p).is_file():
+            print(f"error: no model file at {p}", file=sys.stderr)
+            return 2
+        before, after = half_file(p)
+        print(f"{p}: {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
