@@ -24,7 +24,7 @@ first N of that list, amber included. Each is scaled so its short side is ``--sh
 Every tile is scaled to the row height (``--row``), labelled top left; the sheet is a JPEG of
 quality 88, shrunk as a whole (never recompressed harder) until it is under ``--max-kb``.
 ``--amber OUT.png`` also writes udnie on amber.jpg alone at 360 px:
-photo | pytorch/examples | ours | peer.
+photo | pytorch/examples | ours | peer, with ``--compare udnie=...``'s picture after ours.
 """
 
 from __future__ import annotations
@@ -271,13 +271,16 @@ class Pictures:
 
 
 def amber_side_by_side(pics: Pictures, height: int = 360) -> np.ndarray:
-    """udnie on amber.jpg: photo | pytorch/examples | ours | peer, each ``height`` px high."""
+    """udnie on amber.jpg: photo | pytorch/examples | ours (| ours, --compare) | peer, each
+    ``height`` px high."""
     path = pics.data / "reference" / "amber.jpg"
     ref = pics.pytorch_udnie(path)
     if ref is None:
         raise FileNotFoundError(f"{path.parent / 'amber-udnie.jpg'} is missing")
     tiles = [(pics.photo(path), "photo amber"), (ref, "pytorch/examples udnie"),
              (pics.ours(path, "udnie"), model_label(pics.models.get("udnie", "udnie")))]
+    if "udnie" in pics.extra:
+        tiles.append((pics.ours(path, "udnie", pics.extra["udnie"]), model_label(pics.extra["udnie"])))
     peer = pics.peer_picture(path, "udnie")
     tiles.append((peer, "peer stl-lite arbitrary") if peer is not None
                  else (placeholder(height, height, f"peer: {pics.peer_why}"[:60]), "peer missing"))
