@@ -5,8 +5,7 @@
     stylecam-train --base --tier fast --content DIR     (the warm start shipped in trainer/base/)
     stylecam-train A.jpg --with B.jpg ... --fast v3-ns  (one shared trunk: every painting a style)
     stylecam-train PAINTING --name NAME --fit style     (minutes: a style on the shipped trunk,
-                                                         trainer/trunk_fit.py; --init auto picks it
-                                                         for short runs)
+                                                         trainer/trunk_fit.py; --init auto picks it for short runs)
 
 The model is exported to the contract, checked, and installed into the per-user models
 folder, so the window and ``stylecam-render --style NAME`` find it; ``--out`` writes it
@@ -292,6 +291,7 @@ def _int8_variant(onnx_path: Path, content: str, skip: bool, log) -> None:
 
 def _train(args, mode: str, handler: _StopAfterStep) -> int:
     from .export import export_model
+    from .half import half_file
     from .nets import arch_name, net_stride
     from .train import Trainer, base_path, runs_dir, save_base
 
@@ -334,7 +334,9 @@ def _train(args, mode: str, handler: _StopAfterStep) -> int:
     onnx_path = to.out_path or run_dir / f"{cfg.name}{'.quality' if quality else ''}.onnx"
     export_model(result.net, onnx_path, kind=ncfg.kind, name=cfg.name, scale=ncfg.scale, arch=arch_name(ncfg),
                  stride=net_stride(ncfg), train=result.metadata(), source_sha256=cfg.source_sha256 or None,
-                 title=cfg.title, credit=cfg.credit, half=quality)  # 3.4 MB, not 6.8 (trainer.half)
+                 title=cfg.title, credit=cfg.credit)
+    if quality:  # float16 weights behind casts: 3.4 MB, not 6.8 (trainer.half)
+        half_file(onnx_path)
     _int8_variant(onnx_path, cfg.content, skip=to.no_int8 or quality, log=log)  # the quality tier runs float
     if not to.installs(cfg.mode):
         log(f"model written to {onnx_path}")

@@ -97,11 +97,8 @@ def check_parity(onnx_path: str | Path, wrapper: nn.Module, image: np.ndarray) -
 def export_model(net: nn.Module, out_path: str | Path, *, kind: str, name: str, scale: int, arch: str,
                  stride: int, train: dict, source_sha256: str | None = None, title: str = "",
                  credit: str = "", parity_image: np.ndarray | None = None,
-                 margin: int | None = None, half: bool = False) -> Path:
+                 margin: int | None = None) -> Path:
     """Write ``net`` as a checked stylecam model at ``out_path`` and return the path.
-
-    ``half``: store the large weights as float16, computed in float32 (``trainer.half``;
-    the quality tier's file is halved, the parity check below still applies).
 
     ``margin``: mirrored pixels around the frame inside the graph, twice that at the top
     (default ``frame_margin``: 2 x stride for a style, 0 for super-resolution); see
@@ -143,10 +140,6 @@ def export_model(net: nn.Module, out_path: str | Path, *, kind: str, name: str, 
         for k, v in meta.items():
             model.metadata_props.add(key=k, value=v)
         model.producer_name = "stylecam-train"
-        if half:
-            from .half import half_weights
-
-            model = half_weights(model)
         onnx.save(model, tmp)
         image = parity_image if parity_image is not None else _default_parity(kind, scale)
         share = check_parity(tmp, wrapper, image)

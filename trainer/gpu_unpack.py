@@ -20,6 +20,7 @@ from pathlib import Path
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig, TrainResult
 from .export import export_model
+from .half import half_file
 from .nets import arch_name, build_net, net_stride
 from .trunk_export import export_trunk
 
@@ -52,7 +53,9 @@ def export_run(run: Path, paintings: Path | None, log=print) -> list[Path]:
     path = run / f"{cfg.name}.onnx"
     export_model(net, path, kind=ncfg.kind, name=cfg.name, scale=ncfg.scale, arch=arch_name(ncfg),
                  stride=net_stride(ncfg), train=result.metadata(), source_sha256=cfg.source_sha256 or None,
-                 title=cfg.title, credit=cfg.credit, half=ncfg.tier == "quality")
+                 title=cfg.title, credit=cfg.credit)
+    if ncfg.tier == "quality":  # float16 weights behind casts, as stylecam-train writes it
+        half_file(path)
     return [path]
 
 

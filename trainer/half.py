@@ -3,8 +3,8 @@
 The quality tier (the paper's network, 1.7 M weights) is 6.8 MB in float32. Storing each
 large float initializer as float16 behind a ``Cast`` node halves the file; onnxruntime
 folds the casts when it loads the model, so the net still runs in float32 at the same
-speed, and the picture moves by far less than a grey level (``export_model`` checks it
-against torch as for any export). ``trainer.checkpoint._model_state`` reads the weights
+speed, and the picture moves by at most a grey level (``half_file`` checks it as an export
+is checked). ``stylecam-train --tier quality`` writes its model so. ``trainer.checkpoint._model_state`` reads the weights
 back through the casts, so ``--init MODEL.onnx`` works on a half-size file too.
 
     python -m trainer.half stylecam/assets/wave.quality.onnx     # rewrites it in place

@@ -10,6 +10,7 @@ import torch
 from stylecam.models import check_model
 from trainer import gpu_round, gpu_unpack
 from trainer.config import QUALITY_LR
+from trainer.half import is_half
 from trainer.vgg import load_vgg
 
 
@@ -41,6 +42,7 @@ def test_a_tiny_round_packs_runs_that_unpack_into_working_models(tmp_path, photo
     assert (info.kind, info.tier, info.arch) == ("style", "quality", "johnson2016-style-rp")
     meta = {p.key: p.value for p in onnx.load(str(info.path)).metadata_props}
     assert json.loads(meta["stylecam.train"])["steps"] == 3
+    assert is_half(onnx.load(str(info.path)))  # float16 weights behind casts, as stylecam-train writes it
 
 
 def test_a_quality_tier_needs_its_fast_model_to_install_beside(capsys, photos, painting, isolated_catalog):

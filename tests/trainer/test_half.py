@@ -1,5 +1,5 @@
 """Half-size model files (trainer.half): float16 weights behind Cast nodes, run by onnxruntime
-in float32, read back by --init, and written by the quality tier's export."""
+in float32, read back by --init; the quality tier's export writes them (test_gpu_round)."""
 
 import numpy as np
 import onnx
@@ -11,7 +11,7 @@ from stylecam.models import check_model
 from stylecam.testing import test_frame
 from trainer.checkpoint import _init_from_model
 from trainer.export import export_model
-from trainer.half import casts_left, half_weights, is_half, main
+from trainer.half import casts_left, half_file, half_weights, is_half, main
 from trainer.nets import NetConfig, arch_name, build_net, net_stride
 
 
@@ -20,8 +20,9 @@ def quality_model(tmp_path, half):
     cfg = NetConfig(tier="quality")
     net = build_net(cfg).eval()
     path = export_model(net, tmp_path / f"q{int(half)}.quality.onnx", kind="style", name="q", scale=1,
-                        arch=arch_name(cfg), stride=net_stride(cfg), train={}, half=half,
-                        source_sha256="cd" * 32)
+                        arch=arch_name(cfg), stride=net_stride(cfg), train={}, source_sha256="cd" * 32)
+    if half:
+        half_file(path)
     return net, cfg, path
 
 
