@@ -57,26 +57,33 @@ def half_file(path: str | Path, out: str | Path | None = None) -> tuple[int, int
     """Rewrite a model file half-size (in place unless ``out``); returns (bytes before, after,
     PSNR in dB and largest difference in grey levels of the picture of a test image). The
     picture must stay within 1 grey level on 99.9% of pixels, as for any export."""
-    from .export import PARITY_SHARE, PARITY_TOLERANCE, _default_parity
-    from stylecam.models import check_model
     import onnxruntime as ort
+
+    from stylecam.errors import TrainError
+    from .export import PARITY_SHARE, PARITY_TOLERANCE, _default_parity
 
     path = Path(path)
     out = Path(out) if out else path
     model = onnx.load(str(path))
     half = half_weights(model)
-    kind = {p.key: p.value for p in model.metadata_props}.get("stylecam.kind", "style")
-    image = _default_parity(kind, int({p.key: p.value for p in model.metadata_props}.get("stylecam.scale", "1")))
+    meta = {p.key: p.value for p in model.metadata_props}
+    image = _default_parity(meta.get("stylecam.kind", "style"), int(meta.get("stylecam.scale", "1")))
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
-    run = lambda m: ort.InferenceSession(m.SerializeToString(), opts, providers=["CPUExecutionProvider"]).run(None, {"frame": image})[0]  # noqa: E731
-    diff = np.abs(run(model).astype(np.int16) - run(half).astype(np.int16))
+
+    def picture(m: onnx.ModelProto) -> np.ndarray:
+        session = ort.InferenceSession(m.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+        return session.run(None, {"frame": image})[0].astype(np.int16)
+
+    diff = np.abs(picture(model) - picture(half))
     share = float(np.mean(diff <= PARITY_TOLERANCE))
     mse = float(np.mean(diff.astype(np.float64) ** 2))
     psnr = float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
     if share < PARITY_SHARE:
-        raise SystemExit(f"{path}: float16 weights move the picture too far ({share:.2%} of pixels within "
+        raise TrainError(f"{path}: float16 weights move the picture too far ({share:.2%} of pixels within "
                          f"{PARITY_TOLERANCE} grey level)")
+    from stylecam.models import check_model
+
     tmp = out.with_name(f".{out.name}.part")
     onnx.save(half, str(tmp))
     check_model(tmp)
@@ -102,6 +109,8 @@ def casts_left(path: str | Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from stylecam.errors import StylecamError
+
     ap = argparse.ArgumentParser(prog="python -m trainer.half", description=__doc__.split("\n\n")[0])
     ap.add_argument("model", nargs="+", help="stylecam model files to rewrite in place")
     args = ap.parse_args(argv)
@@ -109,7 +118,14 @@ def main(argv: list[str] | None = None) -> int:
         if not Path(p).is_file():
             print(f"error: no model file at {p}", file=sys.stderr)
             return 2
-        before, after, psnr, worst = half_file(p)
+        try:
+            before, after, psnr, worst = half_file(p)
+        except StylecamError as exc:  # float16 would move the picture, or it breaks the contract
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except Exception as exc:  # not an ONNX model at all
+            print(f"error: {p} is not a model file ({type(exc).__name__})", file=sys.stderr)
+            return 2
         print(f"{p}: {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB; its picture of a test image "
               f"{psnr:.1f} dB from before, at most {worst} grey level(s) apart; "
               f"{casts_left(p)} weight cast(s) left in onnxruntime's optimised graph")

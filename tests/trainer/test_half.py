@@ -70,6 +70,10 @@ def test_the_command_halves_a_file_once_and_says_what_is_missing(tmp_path, capsy
     assert main([str(tmp_path / "missing.onnx")]) == 2
     err = capsys.readouterr().err.strip()
     assert "missing.onnx" in err and len(err.splitlines()) == 1
+    (tmp_path / "notes.onnx").write_text("not a model")
+    assert main([str(tmp_path / "notes.onnx")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "notes.onnx is not a model file" in err and len(err.splitlines()) == 1
 
 
 def test_small_tensors_stay_float32(tmp_path):
