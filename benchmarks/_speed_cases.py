@@ -36,9 +36,10 @@ def _known_configs():
 
 def torch_net_for(arch: str):
     """(torch module with random weights, NetConfig) for an arch name, or (None, None)."""
-    from trainer.nets import arch_name, build_net, NetConfig
+    from trainer.nets import FAST_PRESETS, arch_name, build_net, NetConfig
 
-    for cfg in _known_configs() + [NetConfig("sr", t, s) for t in ("fast", "quality") for s in (2, 8)]:
+    presets = [NetConfig("style", "fast", fast=f) for f in FAST_PRESETS]  # v3-ns: the built-in styles' net
+    for cfg in _known_configs() + presets + [NetConfig("sr", t, s) for t in ("fast", "quality") for s in (2, 8)]:
         if arch_name(cfg) == arch:
             return build_net(cfg).eval(), cfg
     return None, None

@@ -57,3 +57,15 @@ def test_local_export_pads_odd_sizes_like_the_contract(tmp_path):
 def test_time_call_reports_median_and_best():
     t = time_call(lambda: sum(range(1000)), reps=5, max_s=1)
     assert t.runs == 5 and 0 < t.min_ms <= t.median_ms and t.fps > 0
+
+
+@pytest.mark.parametrize("fast", ["v3-ns", "v3"])
+def test_the_eager_loop_finds_a_torch_net_for_every_fast_preset(fast):
+    """render_speed.py --eager and speed.py's eager column build the shipped styles' net (v3-ns)."""
+    from _speed_cases import torch_net_for
+
+    from trainer.nets import arch_name
+
+    cfg = NetConfig("style", "fast", fast=fast)
+    net, found = torch_net_for(arch_name(cfg))
+    assert net is not None and arch_name(found) == arch_name(cfg)
