@@ -4,8 +4,9 @@ The quality tier (the paper's network, 1.7 M weights) is 6.8 MB in float32. Stor
 large float initializer as float16 behind a ``Cast`` node halves the file; onnxruntime
 folds the casts when it loads the model, so the net still runs in float32 at the same
 speed, and the picture moves by at most a grey level (``half_file`` checks it as an export
-is checked). ``stylecam-train --tier quality`` writes its model so. ``trainer.checkpoint._model_state`` reads the weights
-back through the casts, so ``--init MODEL.onnx`` works on a half-size file too.
+is checked). ``stylecam-train --tier quality`` writes its model so, and
+``trainer.checkpoint._model_state`` reads the weights back through the casts, so
+``--init MODEL.onnx`` works on a half-size file too.
 
     python -m trainer.half stylecam/assets/wave.quality.onnx     # rewrites it in place
 """
@@ -60,10 +61,12 @@ def half_file(path: str | Path, out: str | Path | None = None) -> tuple[int, int
     import onnxruntime as ort
 
     from stylecam.errors import TrainError
+    from stylecam.models import check_model
     from .export import PARITY_SHARE, PARITY_TOLERANCE, _default_parity
 
     path = Path(path)
     out = Path(out) if out else path
+    before = path.stat().st_size
     model = onnx.load(str(path))
     half = half_weights(model)
     meta = {p.key: p.value for p in model.metadata_props}
@@ -82,13 +85,11 @@ def half_file(path: str | Path, out: str | Path | None = None) -> tuple[int, int
     if share < PARITY_SHARE:
         raise TrainError(f"{path}: float16 weights move the picture too far ({share:.2%} of pixels within "
                          f"{PARITY_TOLERANCE} grey level)")
-    from stylecam.models import check_model
-
     tmp = out.with_name(f".{out.name}.part")
     onnx.save(half, str(tmp))
     check_model(tmp)
     os.replace(tmp, out)
-    return path.stat().st_size if out != path else model.ByteSize(), out.stat().st_size, psnr, int(diff.max())
+    return before, out.stat().st_size, psnr, int(diff.max())
 
 
 def casts_left(path: str | Path) -> int:
