@@ -1,4 +1,4 @@
-"""One GPU lease, one command: train the quality tier of four styles and continue the trunk.
+"""One GPU lease, one command: train the quality tier of the styles without one and continue the trunk.
 
 Session 11's round (benchmarks/RESULTS.md section 18) started the quality tier from random
 weights at learning rate 1e-3 and got flat pictures; it now starts from the quality base network
@@ -37,9 +37,18 @@ from pathlib import Path
 
 import torch
 
-QUALITY = ("wave", "udnie", "starry_night", "scream")
 TRUNK = ("udnie", "wave", "starry_night", "scream", "composition_vii", "grande_jatte", "klimt_kiss",
          "monet_water_lilies", "mosaic_ducks", "shipwreck")  # the shipped trunk's order
+
+
+def without_quality() -> tuple[str, ...]:
+    """The built-in styles that have no quality tier yet, in the trunk's order: the round's default."""
+    from stylecam.models import Catalog, builtin_dir
+
+    have = {i.name for i in Catalog([(builtin_dir(), "builtin")]).models() if i.quality_path}
+    return tuple(s for s in TRUNK if s not in have)
+
+
 CLI = "import sys; from trainer.cli import main; sys.exit(main())"
 LAYERS_AND_EDGE = ["--layer-weights", "3.05,0.76,0.19,0.048", "--edge", "500"]
 RECIPE = ["--style-size", "768", *LAYERS_AND_EDGE]
@@ -112,7 +121,7 @@ def prepare(dest: Path, content: Path, paintings: Path, trunk_from: Path | None,
         img = cv2.imread(str(p)) if p.suffix.lower() in IMAGE_SUFFIXES else None
         if img is not None:
             cv2.imwrite(str(dest / "content" / f"{p.stem}.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, jpeg])
-    for name in sorted(set(QUALITY + TRUNK)):
+    for name in sorted(TRUNK):
         img = cv2.imread(str(paintings / f"{name}.jpg"))
         if img is None:
             print(f"note: no painting {name}.jpg in {paintings}: its jobs cannot run", flush=True)
@@ -143,7 +152,8 @@ def main(argv=None) -> int:
     p.add_argument("--trunk-batch", type=int, default=16)
     p.add_argument("--trunk-lr", type=float, default=4e-4)
     p.add_argument("--threads", type=int, default=2, help="CPU threads per run")
-    p.add_argument("--quality", default=",".join(QUALITY), help="paintings for the quality tier (comma list)")
+    p.add_argument("--quality", default=",".join(without_quality()),
+                   help="paintings for the quality tier (comma list; default: the built-in styles without one)")
     p.add_argument("--recipe", choices=sorted(QUALITY_RECIPES), default="pytorch-examples",
                    help="the quality tier's loss recipe (default pytorch-examples: RESULTS section 19)")
     p.add_argument("--no-trunk", action="store_true")

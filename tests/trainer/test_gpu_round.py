@@ -53,3 +53,15 @@ def test_a_quality_tier_needs_its_fast_model_to_install_beside(capsys, photos, p
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert code != 0 and "a quality tier installs beside the style's fast model" in err
     assert "--out DIR/mine.quality.onnx" in err
+
+
+def test_the_round_trains_the_quality_tiers_still_missing(isolated_catalog):
+    import shutil
+    from pathlib import Path
+
+    assets = Path(__file__).resolve().parents[2] / "stylecam" / "assets"
+    builtin, _user = isolated_catalog
+    assert gpu_round.without_quality() == gpu_round.TRUNK  # no built-in has one
+    for f in ("starry_night.onnx", "starry_night.quality.onnx", "scream.onnx"):
+        shutil.copy(assets / f, builtin / f)
+    assert gpu_round.without_quality() == tuple(s for s in gpu_round.TRUNK if s != "starry_night")
