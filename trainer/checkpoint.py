@@ -91,12 +91,8 @@ def init_weights(net: torch.nn.Module, cfg: TrainConfig, log) -> str:
 def _init_trunk(net: torch.nn.Module, cfg: TrainConfig, log) -> str:
     """A shared trunk starts from random weights, an earlier trunk's checkpoint (same
     paintings), or one plain fast net of its version (checkpoint or model file) whose weights
-    start every style (``TrunkNet.load_single``); ``trunk``: the shipped trunk's shared weights,
-    each style from the trunk's style nearest its painting (``trunk_fit``)."""
-    if cfg.init == "trunk" or cfg.init.startswith("trunk:"):
-        from .trunk_fit import init_from_trunk
-
-        return init_from_trunk(net, cfg, log)
+    start every style (``TrunkNet.load_single``). ``--init trunk`` (the shipped trunk's shared
+    weights) is ``trunk_fit.start_weights``'s, which calls this for the rest."""
     if cfg.init in ("scratch", "base"):
         return "random weights"
     from dataclasses import replace

@@ -34,7 +34,7 @@ from stylecam.errors import TrainError, UsageError
 
 from . import data as D
 from .checkpoint import (BASE_DIR, CHECKPOINT, _init_from_model, _loads_into, _shift_blocks,  # noqa: F401
-                         base_path, init_weights, load_checkpoint, save_base, save_checkpoint)
+                         base_path, load_checkpoint, save_base, save_checkpoint)
 from .config import (MODES, PRECISIONS, SR_LOSSES, TrainConfig, TrainResult, resolve_device,  # noqa: F401
                      resolve_precision, runs_dir)
 from .consistency import edge_loss, motion_loss
@@ -43,6 +43,7 @@ from .losses import feature_loss, objective, style_targets, tv_loss
 from .nets import arch_name, build_net, net_margin, net_stride, pad_to_multiple
 from .schedule import MinutesFit, cosine_lr
 from .teacher import TEACHER_LAYERS, Teacher, teacher_loss
+from .trunk_fit import freeze_shared, start_weights
 from .vgg import load_vgg
 
 JUMP = 2.0  # a checkpoint window whose mean loss is this many times the best window's is a collapse
@@ -95,7 +96,7 @@ class Trainer:
                 f"e.g. {self.content.skipped[0]}")
         self.vgg = load_vgg(cfg.vgg_weights or None, self.device)
         self.net = build_net(ncfg)
-        self.init_used = "checkpoint" if ckpt else init_weights(self.net, cfg, log)
+        self.init_used = "checkpoint" if ckpt else start_weights(self.net, cfg, log)
         self.net.to(self.device)
         cfg.precision = resolve_precision(cfg.precision, self.device)
         self.amp = cfg.precision == "bf16"
@@ -107,8 +108,6 @@ class Trainer:
         if cfg.compile:
             self.run_net, self.loss_vgg = torch.compile(self.net), torch.compile(self.vgg)
         if cfg.fit == "style":  # only a trunk style's own parameters (trainer.trunk_fit)
-            from .trunk_fit import freeze_shared
-
             freeze_shared(self.net)
         trained = self.net.style_parameters() if cfg.fit == "style" else self.net.parameters()
         self.opt = torch.optim.Adam(trained, lr=cfg.lr)

@@ -15,7 +15,7 @@ model of the mixed style parameters (``stylecam.blend`` mixes them; the trunk id
 models' metadata says which may be mixed). A new painting is learnt by fitting only its
 style parameters on a trained trunk (``fit_style_only``): about a thousand numbers.
 
-Imports only torch and ``trainer.nets``.
+Imports only torch and ``trainer.blocks``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import hashlib
 import torch
 from torch import nn
 
-from .nets import FastSpec, FastStyleNet, UpConv
+from .blocks import FastSpec, FastStyleNet, UpConv
 
 
 class CondInstanceNorm(nn.Module):

@@ -97,6 +97,14 @@ def settle(args, mode: str, init: str, defaults: dict) -> str:
     return fit
 
 
+def start_weights(net, cfg, log) -> str:
+    """The starting weights ``cfg.init`` names (``checkpoint.init_weights``); a ``TrunkNet`` with
+    ``--init trunk`` or ``trunk:NAME`` starts from the shipped trunk (``init_from_trunk``)."""
+    if getattr(net, "is_trunk", False) and (cfg.init == "trunk" or cfg.init.startswith("trunk:")):
+        return init_from_trunk(net, cfg, log)
+    return C.init_weights(net, cfg, log)
+
+
 def init_from_trunk(net, cfg, log) -> str:
     """Start the ``TrunkNet`` ``net`` (one row per painting of ``cfg.styles``) from the shipped
     trunk: its shared weights, and for each painting the trunk's nearest style (``init``
