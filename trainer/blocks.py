@@ -8,7 +8,6 @@ neither needs the other. Imports only torch.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -75,7 +74,7 @@ class UpConv(nn.Module):
 
 @dataclass(frozen=True)
 class FastSpec:
-    """Shape of a fast style net; the preset in ``FAST_STYLE`` is the shipped one.
+    """Shape of a fast style net; the preset in ``trainer.nets.FAST_STYLE`` is the shipped one.
 
     widths: channels after each stride-2 stage (len = number of x2 downsamplings);
     blocks: residual blocks at the lowest resolution; norm_low: instance norm at the lowest
@@ -128,9 +127,8 @@ class DWResidualBlock(nn.Module):
 class FastStyleNet(nn.Module):
     """Encoder of stride-2 convs down to 1/stride, residual blocks there, decoder back up."""
 
-    def __init__(self, spec: FastSpec = None):
+    def __init__(self, spec: FastSpec):
         super().__init__()
-        spec = spec or FAST_STYLE
         self.spec = spec
         self.stride = spec.stride
         self.margin = spec.margin
