@@ -1,6 +1,6 @@
 """What a blend of two styles costs per frame against one style (issue 14), on the CPU.
 
-    python benchmarks/blend_speed.py [--styles starry_night,scream] [--size 640x480]
+    python benchmarks/blend_speed.py [--styles starry_night,grande_jatte] [--size 640x480]
                                      [--precision int8] [--rounds 5] [--reps 7] [--json FILE]
 
 Two styles of one shared trunk (``stylecam.mixing``) blend in one pass: their weights are
@@ -92,7 +92,7 @@ def markdown(res: dict) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--styles", default="starry_night,scream", help="two styles, comma-separated")
+    p.add_argument("--styles", default="starry_night,grande_jatte", help="two styles, comma-separated")
     p.add_argument("--size", default="640x480", help="WxH (default 640x480)")
     p.add_argument("--precision", default="int8", choices=("auto", "float", "int8"))
     p.add_argument("--rounds", type=int, default=5)
