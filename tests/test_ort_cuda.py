@@ -73,7 +73,7 @@ def test_parts_join_back_and_the_calls_carry_one_each(tmp_path, monkeypatch):
 
 
 def test_the_tree_leaves_room_for_parts():
-    """The tree (five 3.4 MB quality tiers since session 17) must leave prepare's smallest part."""
+    """The tree (six 3.4 MB quality tiers since session 18) must leave prepare's smallest part."""
     assert send.LIMIT - send.tree_bytes() - send.MARGIN >= send.MIN_PART
 
 
