@@ -64,9 +64,12 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--style-size", type=int, default=0, help="long side of the painting in pixels (default 2 x --size)")
     p.add_argument("--style-scales", default="1", help="comma-separated multiples of --style-size at which the "
                    "painting's Grams are matched, averaged (e.g. 1,2: its fine and its broad strokes); default 1")
-    p.add_argument("--layer-weights", default="", help="comma-separated multipliers of --style-weight for "
-                   "relu1_2,relu2_2,relu3_3,relu4_3 (e.g. 8,4,1,1: more of the painting's colour and "
-                   "small marks); default 1 each")
+    p.add_argument("--broad", default="", help="W[,F]: also match the painting's Grams with output and painting "
+                   "shrunk F times (default 4), at W x the style weight: its large areas, not only its marks")
+    p.add_argument("--tone", type=float, default=0.0, help="weight of the painting's tonal range (channel means "
+                   "and spreads of output and painting shrunk as --broad's F); default 0")
+    p.add_argument("--layer-weights", default="", help="multipliers of --style-weight for relu1_2,relu2_2,relu3_3,"
+                   "relu4_3 (e.g. 8,4,1,1: more of the painting's colour and small marks); default 1 each")
     p.add_argument("--fast", default=None, help="fast tier: the net's version, v3 (reflect padding, the default), "
                    "v3-deep (5 blocks), v3-ns (no input skip), v3-ns-deep (v3-ns with 5 blocks; --init a v3-ns "
                    "trunk's checkpoint grows it) or v2 (zero padding on mirrored margins); with --fit style, "
@@ -99,17 +102,14 @@ def build_parser() -> ArgumentParser:
                    help=f"Adam learning rate (default {d['lr']}; {STYLE_LR:g} with --fit style; "
                         f"{QUALITY_LR:g} for a style with --tier quality)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
-    p.add_argument("--precision", default="auto",
-                   help="auto (bf16 autocast on CUDA or a CPU with native bf16, else fp32), fp32 or bf16")
-    p.add_argument("--compile", action="store_true",
-                   help="torch.compile the net and VGG: about 30 s of compiling, then 1.4-1.5x the steps/s on "
-                        "a CUDA GPU (benchmarks/gpu.py); little gain on a CPU")
+    p.add_argument("--precision", default="auto", help="auto (bf16 on CUDA or a bf16 CPU, else fp32), fp32 or bf16")
+    p.add_argument("--compile", action="store_true", help="torch.compile the net and VGG: about 30 s, then "
+                   "1.4-1.5x the steps/s on a CUDA GPU (benchmarks/gpu.py); little gain on a CPU")
     p.add_argument("--threads", type=int, help="CPU threads for PyTorch (default: all cores)")
     p.add_argument("--out", help="write the model (or base network) to this file instead of installing it")
     p.add_argument("--no-install", action="store_true", help="export into the run folder only")
-    p.add_argument("--no-int8", action="store_true",
-                   help="skip the int8 variant (NAME.int8.onnx, calibrated on the content photos) that the app "
-                        "runs on the CPU by default")
+    p.add_argument("--no-int8", action="store_true", help="skip the int8 variant (NAME.int8.onnx, calibrated "
+                   "on the content photos) that the app runs on the CPU by default")
     p.add_argument("--force", action="store_true",
                    help="allow a name that shadows a built-in model, or an --out file stylecam-train did not make")
     p.add_argument("--init", default="auto",
@@ -214,7 +214,7 @@ def _check_not_builtin(name: str) -> None:
 
 
 def _config(args, mode: str):
-    from .config import QUALITY_LR
+    from .config import QUALITY_LR, broad_options, numbers
     from .nets import FAST_DEFAULT
     from .train import TrainConfig
     from .trunk_fit import settle
@@ -235,13 +235,14 @@ def _config(args, mode: str):
         content=str(Path(args.content).resolve()), tier=args.tier, scale=args.sr or 1,
         sr_width=args.sr_width, sr_blocks=args.sr_blocks, steps=steps,
         minutes=args.minutes,
-        size=args.size, batch=args.batch, style_size=args.style_size, style_scales=_scales(args.style_scales),
-        layer_weights=_numbers(args.layer_weights, "--layer-weights") if args.layer_weights else (),
+        size=args.size, batch=args.batch, style_size=args.style_size,
+        style_scales=numbers(args.style_scales, "--style-scales"),
+        layer_weights=numbers(args.layer_weights, "--layer-weights") if args.layer_weights else (),
         fast=args.fast or FAST_DEFAULT, content_weight=args.content_weight,
         style_weight=args.style_weight if mode == "style" else 0.0, tv_weight=tv, pixel_weight=pixel,
         stability=args.stability if mode == "style" else 0.0,
         edge=(args.edge if args.edge is not None else TrainConfig.edge) if mode == "style" else 0.0,
-        teacher=str(Path(args.teacher).resolve()) if args.teacher else "",
+        teacher=str(Path(args.teacher).resolve()) if args.teacher else "", **broad_options(args.broad), tone=args.tone,
         teacher_weight=args.teacher_weight if args.teacher else 0.0,
         loss=args.loss, degrade=args.degrade, precision=args.precision, compile=args.compile,
         lr=args.lr if args.lr is not None else QUALITY_LR if (mode, args.tier) == ("style", "quality") else TrainConfig.lr,
@@ -385,16 +386,3 @@ def _init(args, mode: str) -> str:
     from .trunk_fit import auto_init
 
     return auto_init(args, mode)
-
-
-def _scales(text: str) -> tuple:
-    """--style-scales "1,2" -> (1.0, 2.0); a bad list is a one-line usage error."""
-    return _numbers(text, "--style-scales")
-
-
-def _numbers(text: str, option: str) -> tuple:
-    """"8,4,1,1" -> (8.0, 4.0, 1.0, 1.0); a bad list is a one-line usage error naming ``option``."""
-    try:
-        return tuple(float(k) for k in text.split(",") if k.strip())
-    except ValueError:
-        raise UsageError(f"{option} must be comma-separated numbers, not '{text}'") from None

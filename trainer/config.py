@@ -59,6 +59,9 @@ class TrainConfig:
     edge: float = 500.0
     margins: bool = True  # style: train on the mirrored margins the exported model runs with
     teacher: str = ""  # style: a stronger style model whose picture of each crop is a target (trainer.teacher)
+    broad: float = 0.0  # style: weight (x the style term) of the style term at 1/broad_factor (losses.broad_loss)
+    broad_factor: float = 4.0
+    tone: float = 0.0  # style: weight of losses.tone_loss at 1/broad_factor (the painting's tonal range)
     teacher_weight: float = 0.0  # style: weight of the teacher term (VGG relu1_2 + relu2_2 against its picture)
     loss: str = "feature"  # sr: feature | pixel | mixed
     degrade: str = "paper"  # sr: paper (blur + bicubic) | bicubic (the Set5/Set14 protocol)
@@ -115,6 +118,10 @@ class TrainConfig:
             raise UsageError(f"--edge must be at least 0, not {self.edge:g}")
         if self.teacher_weight < 0:
             raise UsageError(f"--teacher-weight must be at least 0, not {self.teacher_weight:g}")
+        if min(self.broad, self.tone) < 0 or self.broad_factor < 1:
+            raise UsageError("--broad W[,F] and --tone W need weights of at least 0 and a factor of at least 1")
+        if (self.broad or self.tone) and (self.mode != "style" or self.styles):
+            raise UsageError("--broad and --tone are for one style: not with --sr, --base, --with or --fit style")
         if self.teacher and (self.mode != "style" or self.styles):
             raise UsageError("--teacher distils one style: not with --sr, --base, --with or --fit style")
         if self.size < D.MIN_SIZE:
@@ -199,3 +206,17 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     if device.type == "cuda":
         return "bf16"
     return "bf16" if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
+
+
+def broad_options(text: str) -> dict:
+    """--broad "2,4" -> {"broad": 2.0, "broad_factor": 4.0}."""
+    w = numbers(text, "--broad") if text else ()
+    return {"broad": w[0], "broad_factor": w[1] if len(w) > 1 else 4.0} if w else {}
+
+
+def numbers(text: str, option: str) -> tuple:
+    """"8,4,1,1" -> (8.0, 4.0, 1.0, 1.0); a bad list is a one-line usage error naming ``option``."""
+    try:
+        return tuple(float(k) for k in text.split(",") if k.strip())
+    except ValueError:
+        raise UsageError(f"{option} must be comma-separated numbers, not '{text}'") from None

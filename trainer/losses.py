@@ -47,6 +47,33 @@ def style_loss(feats: dict[str, Tensor], target_grams: dict[str, Tensor],
     return total
 
 
+def shrink(x: Tensor, factor: float) -> Tensor:
+    """Images (B, 3, H, W) scaled down by ``factor`` (area averaging)."""
+    h, w = x.shape[-2:]
+    return F.interpolate(x, size=(max(1, round(h / factor)), max(1, round(w / factor))), mode="area")
+
+
+def broad_loss(vgg, y_hat: Tensor, broad_grams: dict[str, Tensor], cfg: "LossConfig", factor: float) -> Tensor:
+    """The style term of ``y_hat`` shrunk by ``factor`` against the painting's Grams shrunk as much
+    (Snelgrove 2017's Gram pyramid): fine marks average out to grey there, so only areas of the
+    painting's colours as large as the factor match it, not an even field of small marks."""
+    feats = vgg(shrink(y_hat, factor), cfg.style_layers)
+    return cfg.style_weight * style_loss(feats, broad_grams, cfg.layer_weight_map())
+
+
+def tone(x: Tensor) -> Tensor:
+    """Per-image mean and standard deviation of each colour channel: (B, 3, H, W) -> (B, 6)."""
+    flat = x.float().flatten(2)
+    return torch.cat([flat.mean(2), flat.std(2)], 1)
+
+
+def tone_loss(y_small: Tensor, target: Tensor) -> Tensor:
+    """Squared distance of the shrunk output's channel means and spreads from the painting's
+    (``tone`` of the painting shrunk as much): its light and dark areas as far apart as the
+    painting's, where the Gram terms let a net settle for a grey field of marks."""
+    return (tone(y_small) - target).pow(2).sum(1).mean()
+
+
 def tv_loss(x: Tensor) -> Tensor:
     """Total variation: mean squared difference of vertical plus of horizontal neighbours."""
     dh = x[..., 1:, :] - x[..., :-1, :]

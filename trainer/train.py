@@ -39,7 +39,7 @@ from .config import (MODES, PRECISIONS, SR_LOSSES, TrainConfig, TrainResult, res
                      resolve_precision, runs_dir)
 from .consistency import edge_loss, motion_loss
 from .logs import Board, _write_png, loss_plot, preview_grid, write_csv  # noqa: F401
-from .losses import feature_loss, objective, style_targets, tv_loss
+from .losses import broad_loss, feature_loss, objective, shrink, style_targets, tone, tone_loss, tv_loss
 from .nets import arch_name, build_net, net_margin, net_stride, pad_to_multiple
 from .schedule import MinutesFit, cosine_lr
 from .teacher import TEACHER_LAYERS, Teacher, teacher_loss
@@ -137,6 +137,9 @@ class Trainer:
                 # each scale equally (Σ‖G - A_k‖² = K‖G - mean A‖² + a constant)
                 per_scale = [style_targets(self.vgg, s.to(self.device), self.lcfg) for s in self.styles]
                 self.grams = {l: sum(g[l] for g in per_scale) / len(per_scale) for l in per_scale[0]}
+                small = shrink(self.style.to(self.device), cfg.broad_factor)
+                self.broad_grams = style_targets(self.vgg, small, self.lcfg) if cfg.broad else None
+                self.tone_target = tone(small)
                 if cfg.styles:  # (n, C, C) per layer; a step picks one row per picture
                     per_style = [self.grams] + [style_targets(self.vgg, s.to(self.device), self.lcfg)
                                                 for s in self.trunk_paintings[1:]]
@@ -168,13 +171,18 @@ class Trainer:
         if c.mode == "style":
             grams = self.step_grams if c.styles else self.grams
             if self.teacher is None:
-                return objective(self.loss_vgg, y, target, grams, self.lcfg)
-            feats = self.loss_vgg(y, tuple(dict.fromkeys(self.lcfg.layers() + TEACHER_LAYERS)))
-            total, parts = objective(self.loss_vgg, y, target, grams, self.lcfg, feats=feats)
-            with torch.no_grad():
-                want = self.loss_vgg(self.step_teacher, TEACHER_LAYERS)
-            parts["teacher"] = c.teacher_weight * teacher_loss(feats, want)
-            return total + parts["teacher"], parts
+                total, parts = objective(self.loss_vgg, y, target, grams, self.lcfg)
+            else:
+                feats = self.loss_vgg(y, tuple(dict.fromkeys(self.lcfg.layers() + TEACHER_LAYERS)))
+                total, parts = objective(self.loss_vgg, y, target, grams, self.lcfg, feats=feats)
+                with torch.no_grad():
+                    want = self.loss_vgg(self.step_teacher, TEACHER_LAYERS)
+                parts["teacher"] = c.teacher_weight * teacher_loss(feats, want)
+            if c.broad:
+                parts["broad"] = c.broad * broad_loss(self.loss_vgg, y, self.broad_grams, self.lcfg, c.broad_factor)
+            if c.tone:
+                parts["tone"] = c.tone * tone_loss(shrink(y, c.broad_factor), self.tone_target)
+            return total + sum(v for k, v in parts.items() if k in ("teacher", "broad", "tone")), parts
         parts = {}
         if c.mode == "base" or c.loss in ("feature", "mixed"):
             feats = self.loss_vgg(y, (c.content_layer,))[c.content_layer]

@@ -71,6 +71,16 @@ def test_bad_layer_weights_are_one_line(capsys, photos, painting, tmp_path, runs
         assert not runs_in_tmp.exists()
 
 
+def test_bad_broad_terms_are_one_line(capsys, photos, painting, tmp_path, runs_in_tmp):
+    cases = [("2,x", "--broad must be comma-separated numbers, not '2,x'"),
+             ("2,0.5", "--broad W[,F] and --tone W need weights of at least 0 and a factor of at least 1"),
+             ("-1", "--broad W[,F] and --tone W need weights of at least 0 and a factor of at least 1")]
+    for text, message in cases:
+        code, out, err = run(capsys, painting, "--name", "x", "--content", photos, "--broad", text)
+        assert (code, out, err) == (2, "", f"stylecam-train: {message}\n")
+        assert not runs_in_tmp.exists()
+
+
 def test_inputs_are_named_for_what_they_are(capsys, photos, painting, tmp_path, runs_in_tmp):
     folder = tmp_path / "folder.jpg"
     folder.mkdir()

@@ -7,7 +7,7 @@ import torch
 from stylecam.errors import UsageError
 from trainer.checkpoint import _init_from_model, _shift_blocks
 from trainer.export import export_model
-from trainer.losses import style_targets
+from trainer.losses import broad_loss, shrink, style_targets, tone, tone_loss
 from trainer.nets import NetConfig, arch_name, build_net, net_stride
 from trainer.train import TrainConfig, Trainer
 
@@ -78,6 +78,28 @@ def test_multi_scale_targets_are_the_mean_of_each_scale(photos, painting, tmp_pa
     assert max(two.styles[1].shape[-2:]) == 96
     for layer, g in two.grams.items():
         assert torch.allclose(g, (one.grams[layer] + big[layer]) / 2, atol=1e-6)
+
+
+def test_the_broad_term_is_scored_against_the_painting_shrunk(photos, painting, tmp_path):
+    base = dict(name="t", style=str(painting), content=str(photos), size=40, batch=2, steps=2, init="scratch",
+                style_size=48)
+    t = Trainer(TrainConfig(**base, broad=2.0, broad_factor=3.0), tmp_path / "a", quiet=True)
+    want = style_targets(t.vgg, shrink(t.style, 3.0), t.lcfg)
+    assert all(torch.allclose(t.broad_grams[l], want[l]) for l in want)
+    x, target = t.inputs(0)
+    y = t.forward(x)
+    total, parts = t.loss(y, target)
+    assert parts["broad"].item() == pytest.approx(2.0 * broad_loss(t.vgg, y, want, t.lcfg, 3.0).item(), rel=1e-4)
+    assert total.item() == pytest.approx(sum(v.item() for v in parts.values()), rel=1e-5)
+    assert Trainer(TrainConfig(**base), tmp_path / "b", quiet=True).broad_grams is None
+    toned = Trainer(TrainConfig(**base, tone=5.0, broad_factor=2.0), tmp_path / "c", quiet=True)
+    assert torch.allclose(toned.tone_target, tone(shrink(toned.style, 2.0)))
+    total, parts = toned.loss(y, target)
+    assert set(parts) >= {"tone"} and "broad" not in parts
+    assert parts["tone"].item() == pytest.approx(5.0 * tone_loss(shrink(y, 2.0), toned.tone_target).item(), rel=1e-4)
+    assert total.item() == pytest.approx(sum(v.item() for v in parts.values()), rel=1e-5)
+    with pytest.raises(UsageError, match="--broad W"):
+        TrainConfig(broad=1.0, broad_factor=0.5)
 
 
 @pytest.mark.parametrize("scales", [(), (1, 0), (-1,)])

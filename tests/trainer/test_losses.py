@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from trainer.losses import LossConfig, feature_loss, gram, objective, style_loss, tv_loss
+from trainer.losses import (LossConfig, broad_loss, feature_loss, gram, objective, shrink, style_loss, tone,
+                            tone_loss, tv_loss)
 
 
 def test_gram_by_hand():
@@ -89,3 +90,37 @@ def test_gram_stays_float32_under_autocast():
         g = gram(f)
     assert g.dtype == torch.float32
     assert torch.allclose(g, torch.full((1, 2, 2), 128.0))
+
+
+def test_shrink_averages_areas():
+    x = torch.arange(16.0).reshape(1, 1, 4, 4).repeat(1, 3, 1, 1)
+    assert shrink(x, 2)[0, 0].tolist() == [[2.5, 4.5], [10.5, 12.5]]
+    assert shrink(x, 1).equal(x) and shrink(torch.rand(2, 3, 10, 7), 4).shape == (2, 3, 2, 2)
+
+
+def test_broad_loss_tells_large_areas_from_a_field_of_fine_marks():
+    # the painting: two flat halves, black and white. At full scale a 1-px checkerboard has its
+    # Gram (half the pixels white); shrunk 4x it is flat grey, while the halves stay black and white
+    vgg, cfg = ToyVGG(), LossConfig(content_weight=1.0, style_weight=3.0, tv_weight=0.0)
+    halves = torch.zeros(1, 3, 16, 16)
+    halves[..., 8:] = 1.0
+    checker = ((torch.arange(16)[:, None] + torch.arange(16)[None, :]) % 2).float().expand(1, 3, 16, 16)
+    full = {l: gram(f) for l, f in vgg(halves, cfg.style_layers).items()}
+    assert style_loss(vgg(checker, cfg.style_layers), full).item() == pytest.approx(0, abs=1e-6)
+    small = {l: gram(f) for l, f in vgg(shrink(halves, 4), cfg.style_layers).items()}
+    assert broad_loss(vgg, halves, small, cfg, 4).item() == pytest.approx(0, abs=1e-6)
+    fine = broad_loss(vgg, checker, small, cfg, 4).item()
+    assert fine == pytest.approx(3.0 * style_loss(vgg(torch.full((1, 3, 4, 4), 0.5), cfg.style_layers), small).item())
+    assert fine > 0.1
+
+
+def test_tone_is_each_channels_mean_and_spread_and_its_loss_the_squared_distance():
+    x = torch.zeros(2, 3, 2, 2)
+    x[0, 0] = torch.tensor([[0.0, 1.0], [0.0, 1.0]])  # mean 0.5, sample std sqrt(1/3)
+    x[1] = 0.25
+    assert tone(x)[0].tolist() == pytest.approx([0.5, 0, 0, (1 / 3) ** 0.5, 0, 0])
+    assert tone(x)[1].tolist() == pytest.approx([0.25] * 3 + [0] * 3)
+    target = tone(x[1:])
+    assert tone_loss(x[1:], target).item() == 0
+    # image 0 against image 1's tone: (0.25² + 0.25² + 0.25²) + 1/3 for image 0, 0 for image 1; mean of two
+    assert tone_loss(x, target).item() == pytest.approx((3 * 0.25**2 + 1 / 3) / 2)
