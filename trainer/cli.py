@@ -79,6 +79,8 @@ def build_parser() -> ArgumentParser:
                         "trunk (trainer/base/trunk-fast.pt), training only its style's ~1,000 numbers: minutes on "
                         "a CPU, and it blends with the trunk's styles in one pass (--init trunk)")
     p.add_argument("--content-weight", type=float, default=d["content_weight"])
+    p.add_argument("--content-layer", default=d["content_layer"], choices=("relu1_2", "relu2_2", "relu3_3", "relu4_3"),
+                   help=f"VGG layer of the content term (default {d['content_layer']}; relu1_2 keeps finer shapes)")
     p.add_argument("--style-weight", type=float, default=d["style_weight"],
                    help=f"style loss weight (default {d['style_weight']:g}, as the built-in styles)")
     p.add_argument("--tv-weight", type=float, default=None, help=f"total variation weight (default {d['tv_weight']})")
@@ -238,7 +240,7 @@ def _config(args, mode: str):
         size=args.size, batch=args.batch, style_size=args.style_size,
         style_scales=numbers(args.style_scales, "--style-scales"),
         layer_weights=numbers(args.layer_weights, "--layer-weights") if args.layer_weights else (),
-        fast=args.fast or FAST_DEFAULT, content_weight=args.content_weight,
+        fast=args.fast or FAST_DEFAULT, content_weight=args.content_weight, content_layer=args.content_layer,
         style_weight=args.style_weight if mode == "style" else 0.0, tv_weight=tv, pixel_weight=pixel,
         stability=args.stability if mode == "style" else 0.0,
         edge=(args.edge if args.edge is not None else TrainConfig.edge) if mode == "style" else 0.0,

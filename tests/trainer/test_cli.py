@@ -77,6 +77,15 @@ def test_out_writes_elsewhere_and_installs_nothing(capsys, photos, painting, tmp
     assert not dest.with_name("elsewhere.int8.onnx").exists()  # --no-int8 leaves no stale variant
 
 
+def test_the_tone_broad_and_content_layer_options_reach_the_run(capsys, photos, painting, tmp_path, isolated_catalog):
+    dest = tmp_path / "toned.onnx"
+    code, _, err = run(capsys, painting, "--name", "x", "--content", photos, *TINY, "--out", dest, "--no-int8",
+                       "--tone", "5", "--broad", "0.5,2", "--content-layer", "relu1_2")
+    assert code == 0, err
+    train = check_model(dest).train
+    assert (train["tone"], train["broad"], train["broad_factor"], train["content_layer"]) == (5.0, 0.5, 2.0, "relu1_2")
+
+
 def test_super_resolution_model(capsys, photos, tmp_path):
     dest = tmp_path / "sr.onnx"
     code, _, err = run(capsys, "--sr", 4, "--name", "up4", "--content", photos, *TINY, "--loss", "pixel", "--out", dest)
