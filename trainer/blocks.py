@@ -66,8 +66,9 @@ class UpConv(nn.Module):
         super().__init__()
         self.conv = ConvLayer(cin, cout, k, norm=norm, pad=pad)
 
-    def forward(self, x):
-        return self.conv(F.interpolate(x, scale_factor=2, mode="nearest"))
+    def forward(self, x, skip=None):  # skip: the encoder's features at the output's resolution (U-Net)
+        x = F.interpolate(x, scale_factor=2, mode="nearest")
+        return self.conv(x if skip is None else torch.cat([x, skip], 1))
 
 
 # ----------------------------------------------------------------------------- fast tier
@@ -96,6 +97,9 @@ class FastSpec:
     up: str = "nearest"
     skip: bool = True  # the last conv also sees the input, pixel-unshuffled to 1/2 resolution
     pad: str = "zero"  # zero | reflect: padding inside every conv (reflect: no frame border to find)
+    # each up stage also sees the encoder's features at its resolution (U-Net): the photo's small
+    # shapes reach the decoder without passing through the 1/8 body (needs up="nearest")
+    unet: bool = False
 
     @property
     def stride(self) -> int:
@@ -129,6 +133,8 @@ class FastStyleNet(nn.Module):
 
     def __init__(self, spec: FastSpec):
         super().__init__()
+        if spec.unet and (spec.down, spec.up) != ("conv", "nearest"):
+            raise ValueError("a U-Net fast net needs down='conv' and up='nearest'")
         self.spec = spec
         self.stride = spec.stride
         self.margin = spec.margin
@@ -149,8 +155,9 @@ class FastStyleNet(nn.Module):
             if spec.up == "shuffle":
                 up += [nn.Conv2d(cin, cout * 4, 1), nn.PixelShuffle(2), nn.ReLU(inplace=True)]
             else:
-                up += [UpConv(cin, cout, 3, norm=None, pad=pad)]
+                up += [UpConv(cin + (cout if spec.unet else 0), cout, 3, norm=None, pad=pad)]
         self.body = nn.Sequential(*down, *mid, *up)
+        self.n_down = len(down)
         # last x2 back to full resolution: 3x3 conv to 3*4 channels, then pixel shuffle
         self.skip = nn.PixelUnshuffle(2) if spec.skip else None
         self.last = nn.Conv2d(w[0] + (12 if spec.skip else 0), 12, 3, padding=1,
@@ -158,10 +165,23 @@ class FastStyleNet(nn.Module):
         self.shuffle = nn.PixelShuffle(2)
 
     def forward(self, x):  # (B, 3, H, W) -> (B, 3, H, W)
-        f = self.body(x)  # (B, w0, H/2, W/2)
+        f = self._body_unet(x) if self.spec.unet else self.body(x)  # (B, w0, H/2, W/2)
         if self.skip is not None:
             f = torch.cat([f, self.skip(x)], 1)  # + (B, 12, H/2, W/2): the input's pixels
         return self.shuffle(self.last(f))
+
+    def _body_unet(self, x):
+        """``body`` with each up stage given the encoder's output at its resolution."""
+        layers, found = list(self.body), []
+        for layer in layers[:self.n_down]:
+            x = layer(x)
+            found.append(x)
+        up = [l for l in layers[self.n_down:] if isinstance(l, UpConv)]
+        for layer in layers[self.n_down:len(layers) - len(up)]:
+            x = layer(x)
+        for layer, skip in zip(up, found[-2::-1]):  # 1/4's features into the 1/4 stage, then 1/2's
+            x = layer(x, skip)
+        return x
 
 
 # ----------------------------------------------------------------------------- frame margins

@@ -232,11 +232,19 @@ def _shift_blocks(state: dict, blocks: int | None) -> dict:
 def _loads_into(net: torch.nn.Module, state: dict) -> bool:
     """Load ``state`` into ``net`` where names and shapes agree and return True, when every
     tensor of ``state`` fits; residual blocks it lacks start as the identity (their last
-    norm's scale and shift at zero)."""
+    norm's scale and shift at zero), and a conv's extra inputs (U-Net skips) unused."""
     own = net.state_dict()
     state = _shift_blocks(state, getattr(getattr(net, "spec", None), "blocks", None))
-    if any(k not in own or own[k].shape != v.shape for k, v in state.items()):
+
+    def widened(k, v):  # a conv that now takes more inputs (v3-ns -> v3-ns-u): the new ones start at zero
+        o = own[k]
+        same_else = (o.shape[0], *o.shape[2:]) == (v.shape[0], *v.shape[2:])
+        return v.dim() == o.dim() == 4 and o.shape[1] > v.shape[1] and same_else
+
+    if any(k not in own or (own[k].shape != v.shape and not widened(k, v)) for k, v in state.items()):
         return False
+    state = {k: v if own[k].shape == v.shape else torch.cat([v, v.new_zeros(v.shape[0], own[k].shape[1] - v.shape[1],
+                                                                           *v.shape[2:])], 1) for k, v in state.items()}
     net.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
     with torch.no_grad():
         for name, module in net.named_modules():

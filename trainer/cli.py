@@ -71,9 +71,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--layer-weights", default="", help="multipliers of --style-weight for relu1_2,relu2_2,relu3_3,"
                    "relu4_3 (e.g. 8,4,1,1: more of the painting's colour and small marks); default 1 each")
     p.add_argument("--fast", default=None, help="fast tier: the net's version, v3 (reflect padding, the default), "
-                   "v3-deep (5 blocks), v3-ns (no input skip), v3-ns-deep (v3-ns with 5 blocks; --init a v3-ns "
-                   "trunk's checkpoint grows it) or v2 (zero padding on mirrored margins); with --fit style, "
-                   "the shipped trunk's")
+                   "v3-deep (5 blocks), v3-ns (no input skip), v3-ns-deep (v3-ns with 5 blocks; --init a v3-ns trunk's "
+                   "checkpoint grows it), v3-ns-u (v3-ns with U-Net skips; --init a v3-ns model starts it as that "
+                   "model) or v2 (zero padding on mirrored margins); with --fit style, the shipped trunk's")
     p.add_argument("--fit", choices=("all", "style"), default=None,
                    help="all: train every weight (the default); style: learn the painting on the shipped shared "
                         "trunk (trainer/base/trunk-fast.pt), training only its style's ~1,000 numbers: minutes on "

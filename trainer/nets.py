@@ -158,6 +158,9 @@ FAST_PRESETS = {
     "v3-ns": FastSpec(widths=(16, 32, 64), blocks=3, norm_low=True, pad="reflect", skip=False),
     # v3-ns with two more blocks at 1/8 (+34% multiply-adds): what int8 leaves room for in 33 ms
     "v3-ns-deep": FastSpec(widths=(16, 32, 64), blocks=5, norm_low=True, pad="reflect", skip=False),
+    # v3-ns whose up stages also see the encoder's features (U-Net, +8% multiply-adds): the photo's
+    # small shapes stay crisp; --init a v3-ns model starts it as that model (the new inputs at zero)
+    "v3-ns-u": FastSpec(widths=(16, 32, 64), blocks=3, norm_low=True, pad="reflect", skip=False, unet=True),
 }
 FAST_DEFAULT = "v3"
 FAST_STYLE = FAST_PRESETS[FAST_DEFAULT]
@@ -197,7 +200,7 @@ def arch_name(cfg: NetConfig) -> str:
         version = 3 if s.pad == "reflect" else 2 if s.skip else 1
         return (f"stylecam-fast-v{version}-w{'-'.join(map(str, s.widths))}-b{s.blocks}"
                 f"{'-dw' if s.depthwise else ''}{'-in' if s.norm_low else ''}-{s.down}-{s.up}"
-                f"{'-skip' if s.skip else ''}{'-rp' if s.pad == 'reflect' else ''}"
+                f"{'-skip' if s.skip else ''}{'-unet' if s.unet else ''}{'-rp' if s.pad == 'reflect' else ''}"
                 f"{f'-trunk{cfg.styles}' if cfg.styles else ''}")
     if cfg.tier == "quality":
         return f"johnson2016-sr-x{cfg.scale}"

@@ -8,6 +8,7 @@ from stylecam.errors import UsageError
 from trainer.checkpoint import _init_from_model, _shift_blocks
 from trainer.export import export_model
 from trainer.losses import broad_loss, shrink, style_targets, tone, tone_loss
+from trainer.blocks import UpConv
 from trainer.nets import NetConfig, arch_name, build_net, net_stride
 from trainer.train import TrainConfig, Trainer
 
@@ -46,6 +47,28 @@ def test_extra_blocks_of_a_deeper_net_start_as_the_identity(tmp_path):
     x = torch.rand(1, 3, 40, 56)
     with torch.no_grad():
         assert torch.allclose(nets["v3"](x), nets["v3-deep"](x), atol=1e-6)
+
+
+def test_a_unet_starts_from_a_v3_ns_model_as_that_model_and_learns_to_use_its_skips(tmp_path):
+    torch.manual_seed(5)
+    plain_cfg, unet_cfg = NetConfig(fast="v3-ns"), NetConfig(fast="v3-ns-u")
+    plain = build_net(plain_cfg).eval()
+    path = export_model(plain, tmp_path / "plain.onnx", kind="style", name="plain", scale=1, arch=arch_name(plain_cfg),
+                        stride=net_stride(plain_cfg), train={}, source_sha256="ab" * 32)
+    unet = build_net(unet_cfg)
+    assert "-unet-" in arch_name(unet_cfg) and "-unet-" not in arch_name(plain_cfg)
+    assert "stylecam-fast-v3" in _init_from_model(unet, path, unet_cfg, log=lambda m: None)
+    x = torch.rand(2, 3, 48, 64)
+    with torch.no_grad():
+        assert torch.allclose(plain(x), unet.eval()(x), atol=1e-5)  # the skips' weights start at zero
+    ups = [m.conv.conv.weight for m in unet.body if isinstance(m, UpConv)]  # (out, in + out, 3, 3)
+    assert [tuple(w.shape[:2]) for w in ups] == [(32, 64 + 32), (16, 32 + 16)]
+    assert all(w[:, -w.shape[0]:].abs().sum() == 0 for w in ups)
+    unet.train()
+    unet(x).pow(2).mean().backward()
+    assert all(w.grad[:, -w.shape[0]:].abs().sum() > 0 for w in ups)  # the encoder's features reach the up stages
+    export_model(unet.eval(), tmp_path / "unet.onnx", kind="style", name="unet", scale=1, arch=arch_name(unet_cfg),
+                 stride=net_stride(unet_cfg), train={}, source_sha256="ab" * 32)  # parity with torch is checked
 
 
 def test_shift_blocks_renumbers_only_the_layers_after_the_blocks():
@@ -98,8 +121,6 @@ def test_the_broad_term_is_scored_against_the_painting_shrunk(photos, painting, 
     assert set(parts) >= {"tone"} and "broad" not in parts
     assert parts["tone"].item() == pytest.approx(5.0 * tone_loss(shrink(y, 2.0), toned.tone_target).item(), rel=1e-4)
     assert total.item() == pytest.approx(sum(v.item() for v in parts.values()), rel=1e-5)
-    with pytest.raises(UsageError, match="--broad W"):
-        TrainConfig(broad=1.0, broad_factor=0.5)
 
 
 @pytest.mark.parametrize("scales", [(), (1, 0), (-1,)])

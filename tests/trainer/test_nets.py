@@ -78,7 +78,7 @@ def _randomised(net):
     return net.eval()
 
 
-@pytest.mark.parametrize("fast", ["v3", "v3-deep"])
+@pytest.mark.parametrize("fast", ["v3", "v3-deep", "v3-ns-u"])
 def test_v3_pads_by_reflection_and_paints_no_border(fast):
     cfg = NetConfig(fast=fast)
     assert net_margin(cfg) == 0
