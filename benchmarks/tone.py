@@ -18,8 +18,8 @@ at 512 px on its long side); the median over the photos is reported.
 
 ``kept``: how much of the photo's shapes a picture keeps, the correlation of its L* gradient
 magnitude (Sobel, after a Gaussian of σ = 1 px) with the photo's (1: every edge where the
-photo has one, as strong; the peer keeps the door's panels and the flowers that a net blurring
-them loses). Median over the photos. Photos and the peer as
+photo has one, as strong). Median over the photos. A readability guard, not "crisp": the peer
+scores lower than ours because it lays strong marks of its own over the photo's edges. Photos and the peer as
 ``peer_sheet.py`` makes them (amber.jpg then Set14's colour photos, short side 360 px).
 """
 

@@ -157,7 +157,7 @@ class FastStyleNet(nn.Module):
             else:
                 up += [UpConv(cin + (cout if spec.unet else 0), cout, 3, norm=None, pad=pad)]
         self.body = nn.Sequential(*down, *mid, *up)
-        self.n_down = len(down)
+        self.n_down, self.n_up = len(down), len(up)
         # last x2 back to full resolution: 3x3 conv to 3*4 channels, then pixel shuffle
         self.skip = nn.PixelUnshuffle(2) if spec.skip else None
         self.last = nn.Conv2d(w[0] + (12 if spec.skip else 0), 12, 3, padding=1,
@@ -173,13 +173,13 @@ class FastStyleNet(nn.Module):
     def _body_unet(self, x):
         """``body`` with each up stage given the encoder's output at its resolution."""
         layers, found = list(self.body), []
+        first_up = len(layers) - self.n_up
         for layer in layers[:self.n_down]:
             x = layer(x)
             found.append(x)
-        up = [l for l in layers[self.n_down:] if isinstance(l, UpConv)]
-        for layer in layers[self.n_down:len(layers) - len(up)]:
+        for layer in layers[self.n_down:first_up]:
             x = layer(x)
-        for layer, skip in zip(up, found[-2::-1]):  # 1/4's features into the 1/4 stage, then 1/2's
+        for layer, skip in zip(layers[first_up:], found[-2::-1]):  # 1/4's features into the 1/4 stage, then 1/2's
             x = layer(x, skip)
         return x
 

@@ -241,10 +241,12 @@ def _loads_into(net: torch.nn.Module, state: dict) -> bool:
         same_else = (o.shape[0], *o.shape[2:]) == (v.shape[0], *v.shape[2:])
         return v.dim() == o.dim() == 4 and o.shape[1] > v.shape[1] and same_else
 
+    def padded(k, v):  # a widened conv's weight with zeros for its new inputs
+        return torch.cat([v, v.new_zeros(v.shape[0], own[k].shape[1] - v.shape[1], *v.shape[2:])], 1)
+
     if any(k not in own or (own[k].shape != v.shape and not widened(k, v)) for k, v in state.items()):
         return False
-    state = {k: v if own[k].shape == v.shape else torch.cat([v, v.new_zeros(v.shape[0], own[k].shape[1] - v.shape[1],
-                                                                           *v.shape[2:])], 1) for k, v in state.items()}
+    state = {k: v if own[k].shape == v.shape else padded(k, v) for k, v in state.items()}
     net.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
     with torch.no_grad():
         for name, module in net.named_modules():

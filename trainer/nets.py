@@ -158,8 +158,8 @@ FAST_PRESETS = {
     "v3-ns": FastSpec(widths=(16, 32, 64), blocks=3, norm_low=True, pad="reflect", skip=False),
     # v3-ns with two more blocks at 1/8 (+34% multiply-adds): what int8 leaves room for in 33 ms
     "v3-ns-deep": FastSpec(widths=(16, 32, 64), blocks=5, norm_low=True, pad="reflect", skip=False),
-    # v3-ns whose up stages also see the encoder's features (U-Net, +8% multiply-adds): the photo's
-    # small shapes stay crisp; --init a v3-ns model starts it as that model (the new inputs at zero)
+    # v3-ns whose up stages also see the encoder's features (U-Net, +17% multiply-adds; RESULTS 26: the
+    # same picture as v3-ns at an equal budget); --init a v3-ns model starts it as that model
     "v3-ns-u": FastSpec(widths=(16, 32, 64), blocks=3, norm_low=True, pad="reflect", skip=False, unet=True),
 }
 FAST_DEFAULT = "v3"
